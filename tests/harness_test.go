@@ -101,13 +101,19 @@ func (c *stackConfig) patch(t *testing.T, key string, fields map[string]any) {
 // run executes the program under the mock engine with this configuration.
 func (c *stackConfig) run(t *testing.T, cloud *mockcloud.Cloud) error {
 	t.Helper()
+	return c.runProgram(t, cloud, stack.Program)
+}
+
+// runProgram executes any program under the mock engine with this configuration.
+func (c *stackConfig) runProgram(t *testing.T, cloud *mockcloud.Cloud, program pulumi.RunFunc) error {
+	t.Helper()
 	values, err := json.Marshal(c.values)
 	require.NoError(t, err)
 	secrets, err := json.Marshal(c.secrets)
 	require.NoError(t, err)
 	t.Setenv(pulumi.EnvConfig, string(values))
 	t.Setenv(pulumi.EnvConfigSecretKeys, string(secrets))
-	return pulumi.RunErr(stack.Program, pulumi.WithMocks(project, "dev", cloud))
+	return pulumi.RunErr(program, pulumi.WithMocks(project, "dev", cloud))
 }
 
 // deployed runs the dev stack on a fresh mock cloud and fails the test on error.

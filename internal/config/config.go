@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 )
@@ -200,11 +201,17 @@ type Database struct {
 	AdminPassword Secret `json:"-"`
 }
 
-// Secret is a plain value that must never be printed; formatting it yields a placeholder.
+// Secret is a plain value that must never be printed; formatting or encoding it, with any verb, yields a
+// placeholder.
 type Secret string
 
-func (Secret) String() string   { return "[secret]" }
-func (Secret) GoString() string { return "[secret]" }
+const secretPlaceholder = "[secret]"
+
+func (Secret) String() string               { return secretPlaceholder }
+func (Secret) GoString() string             { return secretPlaceholder }
+func (Secret) Format(f fmt.State, _ rune)   { _, _ = io.WriteString(f, secretPlaceholder) }
+func (Secret) MarshalJSON() ([]byte, error) { return json.Marshal(secretPlaceholder) }
+func (Secret) MarshalText() ([]byte, error) { return []byte(secretPlaceholder), nil }
 
 // Reveal returns the value, for handing to pulumi.ToSecret and nothing else.
 func (s Secret) Reveal() string { return string(s) }

@@ -25,7 +25,8 @@ const OracleDelegation = "Oracle.Database/networkAttachments"
 var (
 	resourceGroupPattern = regexp.MustCompile(`^[-\w._()]{1,90}$`)
 	hsmNamePattern       = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
-	hsmPrefixPattern     = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,16}$`)
+	hsmPrefixPattern     = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9-]{0,15}[a-zA-Z0-9])?$`)
+	networkNamePattern   = regexp.MustCompile(`^[a-zA-Z0-9]([-\w.]{0,78}\w)?$`)
 	dbNamePattern        = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9]{0,29}$`)
 	dbUserPattern        = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_$#]{0,127}$`)
 	hostLabelPattern     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -85,8 +86,9 @@ func (c Config) validateNetwork(p *Problems) {
 		"vnetName": n.VnetName, "delegatedSubnetName": n.DelegatedSubnetName,
 		"privateEndpointSubnetName": n.PrivateEndpointSubnetName,
 	} {
-		if !resourceGroupPattern.MatchString(name) {
-			p.add(key(field), "must be 1–80 letters, digits, '-', '_' or '.'")
+		if !networkNamePattern.MatchString(name) {
+			p.add(key(field), "must be 1–80 letters, digits, '-', '_' or '.', starting with a letter or digit "+
+				"and ending with a letter, digit or '_'")
 		}
 	}
 	vnet, vnetErr := parsePrefix(n.AddressSpace)
@@ -147,8 +149,8 @@ func (c Config) validateHsm(p *Problems) {
 				"and ending with a letter or digit")
 		}
 	} else if !hsmPrefixPattern.MatchString(h.NamePrefix) || strings.Contains(h.NamePrefix, "--") {
-		p.add(key("namePrefix"), "must be 1–%d letters, digits and single hyphens starting with a letter, "+
-			"leaving room for the %d-character suffix", 24-hsmNameSuffixLen-1, hsmNameSuffixLen)
+		p.add(key("namePrefix"), "must be 1–%d letters, digits and single hyphens, starting with a letter and "+
+			"not ending with a hyphen, leaving room for the %d-character suffix", 24-hsmNameSuffixLen-1, hsmNameSuffixLen)
 	}
 	if !slices.Contains(hsmSkus, h.Sku) {
 		p.add(key("sku"), "must be one of %s", strings.Join(hsmSkus, ", "))

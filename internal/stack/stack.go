@@ -23,13 +23,25 @@ type Caller struct {
 	DeployerObjectID string
 }
 
-// Program reads and validates the stack's configuration, identifies the caller and deploys. Every
-// configuration problem is reported together before any resource is registered.
+// Program is the Pulumi program: Compose, then export the stack outputs.
 func Program(ctx *pulumi.Context) error {
+	outputs, err := Compose(ctx)
+	if err != nil {
+		return err
+	}
+	for name, value := range outputs {
+		ctx.Export(name, value)
+	}
+	return nil
+}
+
+// Compose reads and validates the stack's configuration, identifies the caller and deploys, returning the stack
+// outputs. Every configuration problem is reported together before any resource is registered.
+func Compose(ctx *pulumi.Context) (pulumi.Map, error) {
 	cfg, loadErr := config.Load(ctx.Project(), contextSource{ctx})
 	var problems config.Problems
 	if loadErr != nil && !errors.As(loadErr, &problems) {
-		return loadErr
+		return nil, loadErr
 	}
 	if err := cfg.Validate(time.Now()); err != nil {
 		var more config.Problems
@@ -38,16 +50,16 @@ func Program(ctx *pulumi.Context) error {
 		}
 	}
 	if len(problems) > 0 {
-		return problems
+		return nil, problems
 	}
 
 	client, err := authorization.GetClientConfig(ctx)
 	if err != nil {
-		return fmt.Errorf("reading the Azure caller's identity: %w", err)
+		return nil, fmt.Errorf("reading the Azure caller's identity: %w", err)
 	}
 	caller, err := ResolveCaller(cfg, client.TenantId, client.SubscriptionId, client.ObjectId)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return Deploy(ctx, cfg, caller)
 }
@@ -72,17 +84,17 @@ func ResolveCaller(cfg config.Config, tenantID, subscriptionID, objectID string)
 	return c, nil
 }
 
-// Deploy registers every resource of the stack for a validated configuration.
-func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) error {
+// Deploy registers every resource of the stack for a validated configuration and returns the stack outputs.
+func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) (pulumi.Map, error) {
 	tags := pulumi.ToStringMap(cfg.Tags)
 	hsmName := cfg.HsmName(caller.SubscriptionID, ctx.Stack())
 
 	certificates, err := readCertificates(cfg.Hsm.SecurityDomain.Certificates)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
-	net, err := components.NewNetwork(ctx, "network", &components.NetworkArgs{
+	nw, err := components.NewNetwork(ctx, "network", &components.NetworkArgs{
 		ResourceGroupName:           cfg.ResourceGroupName,
 		Location:                    cfg.Location,
 		Tags:                        tags,
@@ -95,11 +107,11 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) error {
 		PrivateEndpointSubnetPrefix: cfg.Network.PrivateEndpointSubnetPrefix,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	hsm, err := components.NewManagedHsm(ctx, "hsm", &components.ManagedHsmArgs{
-		ResourceGroupName:       net.ResourceGroupName,
+		ResourceGroupName:       nw.ResourceGroupName,
 		Location:                cfg.Location,
 		Tags:                    tags,
 		Name:                    hsmName,
@@ -113,8 +125,8 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) error {
 		PurgeProtection:         cfg.Hsm.PurgeProtection,
 		Protect:                 cfg.Hsm.Protect,
 		RunnerInsideVnet:        cfg.Hsm.RunnerInsideVnet,
-		VnetID:                  net.VnetID,
-		PrivateEndpointSubnetID: net.PrivateEndpointSubnetID,
+		VnetID:                  nw.VnetID,
+		PrivateEndpointSubnetID: nw.PrivateEndpointSubnetID,
 		DNSSuffix:               cfg.Hsm.DNSSuffix,
 		SecurityDomain: components.SecurityDomainSpec{
 			Certificates:     certificates,
@@ -131,7 +143,7 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) error {
 		},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	sp, err := components.NewServicePrincipal(ctx, "service-principal", &components.ServicePrincipalArgs{
@@ -144,20 +156,20 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) error {
 		HsmScope:           cfg.ServicePrincipal.Scope,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	dbs := make([]*components.AutonomousDatabase, len(cfg.Databases))
 	for i, d := range cfg.Databases {
 		dbs[i], err = components.NewAutonomousDatabase(ctx, "adb-"+d.Name, &components.AutonomousDatabaseArgs{
-			ResourceGroupName: net.ResourceGroupName,
+			ResourceGroupName: nw.ResourceGroupName,
 			Location:          cfg.Location,
 			Tags:              tags,
 			Name:              d.Name,
 			DisplayName:       d.DisplayName,
 			AdminPassword:     pulumi.ToSecret(pulumi.String(d.AdminPassword.Reveal())).(pulumi.StringOutput),
-			VnetID:            net.VnetID,
-			SubnetID:          net.DelegatedSubnetID,
+			VnetID:            nw.VnetID,
+			SubnetID:          nw.DelegatedSubnetID,
 			Workload:          d.Workload,
 			ComputeCount:      d.ComputeCount,
 			StorageTbs:        d.StorageTbs,
@@ -168,7 +180,7 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) error {
 			MtlsRequired:      d.MtlsRequired,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 
@@ -188,7 +200,7 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) error {
 	}
 	dnsPair, err := components.NewPrivateDnsPair(ctx, "oci-dns", dnsArgs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dnsReady := append(append([]pulumi.Resource{}, hsm.DNSReady...), dnsPair.Records...)
 
@@ -216,7 +228,7 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) error {
 			DNSReady:                 dnsReady,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		dataPlane = append(dataPlane, cmek.RoleAssignment)
 		dbOutputs[d.Name] = pulumi.Map{
@@ -229,22 +241,23 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) error {
 	}
 
 	if _, err := hsm.LockNetwork(ctx, "hsm", dataPlane); err != nil {
-		return err
+		return nil, err
 	}
 
-	ctx.Export("hsmName", pulumi.String(hsmName))
-	ctx.Export("hsmUri", hsm.HsmURI)
-	ctx.Export("keyId", hsm.KeyID)
-	ctx.Export("keyVersion", hsm.KeyVersion)
-	ctx.Export("privateEndpointIp", hsm.PrivateEndpointIP)
-	ctx.Export("securityDomainPath", hsm.SecurityDomainPath)
-	ctx.Export("servicePrincipalClientId", sp.ClientID)
-	ctx.Export("servicePrincipalObjectId", sp.ObjectID)
-	ctx.Export("servicePrincipalTenantId", sp.TenantID)
-	ctx.Export("servicePrincipalSecret", sp.ClientSecret)
-	ctx.Export("servicePrincipalSecretEndDate", sp.SecretEndDate)
-	ctx.Export("databases", dbOutputs)
-	return nil
+	return pulumi.Map{
+		"hsmName":                       pulumi.String(hsmName),
+		"hsmUri":                        hsm.HsmURI,
+		"keyId":                         hsm.KeyID,
+		"keyVersion":                    hsm.KeyVersion,
+		"privateEndpointIp":             hsm.PrivateEndpointIP,
+		"securityDomainPath":            hsm.SecurityDomainPath,
+		"servicePrincipalClientId":      sp.ClientID,
+		"servicePrincipalObjectId":      sp.ObjectID,
+		"servicePrincipalTenantId":      sp.TenantID,
+		"servicePrincipalSecret":        sp.ClientSecret,
+		"servicePrincipalSecretEndDate": sp.SecretEndDate,
+		"databases":                     dbOutputs,
+	}, nil
 }
 
 // readCertificates loads the security-domain certificates (public parts) that the configuration names.

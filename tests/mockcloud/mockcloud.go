@@ -58,7 +58,7 @@ type Cloud struct {
 	ActivationStatus string
 	// CallerObjectID the credentials carry. Default DeployerObjectID; "" for credentials without one.
 	CallerObjectID string
-	// EchoOnly answers like a naive mock that returns only the inputs, with no computed outputs.
+	// EchoOnly answers resource registrations like a naive mock: the inputs back, no computed outputs.
 	EchoOnly bool
 
 	mu            sync.Mutex
@@ -123,9 +123,6 @@ func (c *Cloud) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	c.mu.Lock()
 	c.invokes = append(c.invokes, Invoke{Token: args.Token, Args: args.Args})
 	c.mu.Unlock()
-	if c.EchoOnly {
-		return resource.PropertyMap{}, nil
-	}
 	switch args.Token {
 	case "azure-native:authorization:getClientConfig":
 		return props(map[string]any{
