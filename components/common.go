@@ -34,4 +34,3 @@ func nonEmpty(what string, o pulumi.StringOutput) pulumi.StringOutput {
 func lastSegment(id string) string {
 	return id[strings.LastIndex(id, "/")+1:]
 }
-
