@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"os"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -121,6 +122,21 @@ func TestFieldCase4MocksThatLie(t *testing.T) {
 		assert.Falsef(t, plainContains(reg.Inputs, "https:///"), "%s was built from an empty URI", reg.Name)
 	}
 	assert.Empty(t, newResult(cloud).ofType(odaa.KeyType))
+}
+
+// Field case 4, last part: a preview has no side effects; the program writes nothing, anywhere.
+func TestPreviewHasNoSideEffects(t *testing.T) {
+	cfg := devConfig(t)
+	t.Chdir(t.TempDir())
+	t.Setenv("PULUMI_DRY_RUN", "true")
+	cloud := mockcloud.New()
+
+	require.NoError(t, cfg.run(t, cloud))
+
+	entries, err := os.ReadDir(".")
+	require.NoError(t, err)
+	assert.Empty(t, entries, "a preview wrote files")
+	assert.NotEmpty(t, newResult(cloud).ofType(odaa.SecurityDomainType), "the preview planned the whole stack")
 }
 
 // Field case 6: one zone group per endpoint, every config named, the privatelink zone in location global,

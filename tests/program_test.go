@@ -91,6 +91,11 @@ func TestGuideValues(t *testing.T) {
 		assert.Equal(t, "10.0.2.0/24", str(in(pe, "addressPrefix")))
 		assert.NotEmpty(t, str(in(del, "networkSecurityGroup.id")), "delegated subnet has an NSG")
 		assert.NotEmpty(t, str(in(pe, "networkSecurityGroup.id")), "private endpoint subnet has an NSG")
+		assert.Equal(t, "Enabled", str(in(pe, "privateEndpointNetworkPolicies")), "the NSG applies to the endpoint")
+		peRules := plain(in(r.get(t, "network-nsg-pe"), "securityRules")).ArrayValue()
+		require.NotEmpty(t, peRules)
+		assert.Equal(t, "443", str(field(peRules[0], "destinationPortRange")), "only HTTPS reaches the HSM endpoint")
+		assert.Equal(t, "Allow", str(field(peRules[0], "access")))
 	})
 
 	t.Run("managed-hsm", func(t *testing.T) {
@@ -165,6 +170,7 @@ func TestGuideValues(t *testing.T) {
 			assert.NotContains(t, strings.ToLower(string(k)), "key", "created with Oracle-managed keys")
 		}
 		assert.Equal(t, "90m", db.Timeouts.Create, "database creation gets a long timeout")
+		assert.Contains(t, db.IgnoreChanges, "properties.adminPassword", "a password change must not PUT the database")
 	})
 
 	t.Run("oci-dns", func(t *testing.T) {
