@@ -1,10 +1,12 @@
 # The README's two commands are `go test ./...` and `make up`.
 STACK ?= dev
+# State lives in a local file backend by default, without touching the user's global `pulumi login`.
 STATE_DIR ?= $(CURDIR)/.pulumi-state
+export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 PLUGIN_PKG := ./dynamic/cmd/pulumi-resource-odaa
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: test lint plugin up preview
+.PHONY: test lint plugin stack up preview
 
 test:
 	go test ./...
@@ -21,15 +23,14 @@ plugin:
 	fi
 	go build -ldflags "-X main.version=$(VERSION)" -o bin/pulumi-resource-odaa $(PLUGIN_PKG)
 
-# The main job: the local file backend is the default state store.
-up: plugin
+# Creates the stack in the local backend; secrets are encrypted with PULUMI_CONFIG_PASSPHRASE.
+stack:
+	@test -n "$$PULUMI_CONFIG_PASSPHRASE" || { echo "set PULUMI_CONFIG_PASSPHRASE first" >&2; exit 1; }
 	mkdir -p $(STATE_DIR)
-	pulumi login file://$(STATE_DIR)
-	pulumi stack select --create $(STACK)
+	pulumi stack select --create --secrets-provider passphrase $(STACK)
+
+up: plugin stack
 	pulumi up --stack $(STACK)
 
-preview: plugin
-	mkdir -p $(STATE_DIR)
-	pulumi login file://$(STATE_DIR)
-	pulumi stack select --create $(STACK)
+preview: plugin stack
 	pulumi preview --diff --stack $(STACK)

@@ -1,3 +1,4 @@
+// This file holds AdbsCmek: the database side of the customer-managed key, one instance per database.
 package components
 
 import (
@@ -74,7 +75,8 @@ func NewAdbsCmek(ctx *pulumi.Context, name string, args *AdbsCmekArgs,
 		return nil, fmt.Errorf("CMEK of %s: %w", name, errNilArgs)
 	}
 	if len(args.DNSReady) == 0 {
-		return nil, fmt.Errorf("CMEK of %s: DNSReady is required: SQL steps must wait for private DNS", args.DatabaseName)
+		return nil, fmt.Errorf("CMEK of %s: DNSReady is required: SQL steps must wait for private DNS",
+			args.DatabaseName)
 	}
 	comp := &AdbsCmek{}
 	if err := ctx.RegisterComponentResource(AdbsCmekType, name, comp, opts...); err != nil {
@@ -134,13 +136,15 @@ func NewAdbsCmek(ctx *pulumi.Context, name string, args *AdbsCmekArgs,
 	consent, err := azuread.NewServicePrincipal(ctx, name+"-consent", &azuread.ServicePrincipalArgs{
 		ClientId:    nonEmpty("client ID of the Azure application of "+args.DatabaseName, auth.AppClientID),
 		UseExisting: pulumi.Bool(true),
-	}, parent)
+	}, parent, pulumi.RetainOnDelete(true)) // shared by every database of the tenant: never deleted by one of them
 	if err != nil {
 		return nil, fmt.Errorf("declaring consent for the Azure application of %s: %w", args.DatabaseName, err)
 	}
 
+	// The role's scope is the key, so it waits for the key to exist (through KeyID).
+	afterKey := pulumi.All(args.HsmURI, args.KeyID).ApplyT(func(v []any) string { return v[0].(string) })
 	role, err := odaa.NewRoleAssignment(ctx, name+"-key-role", &odaa.RoleAssignmentArgs{
-		HsmURI:      args.HsmURI,
+		HsmURI:      afterKey.(pulumi.StringOutput),
 		Role:        pulumi.String(args.OracleAppRole),
 		Scope:       pulumi.String("/keys/" + args.KeyName),
 		PrincipalID: nonEmpty("object ID of the Azure application of "+args.DatabaseName, consent.ObjectId),

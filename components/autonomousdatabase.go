@@ -1,3 +1,4 @@
+// This file holds AutonomousDatabase: one Autonomous Database (Serverless) as a generic ARM resource.
 package components
 
 import (

@@ -1,7 +1,11 @@
+// This file holds ManagedHsm: the HSM, its private endpoint and DNS, its activation, the deployer's crypto role,
+// the key, and the lock that closes public access at the end.
 package components
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/keyvault/v2"
 	network "github.com/pulumi/pulumi-azure-native-sdk/network/v2"
@@ -102,6 +106,7 @@ type ManagedHsm struct {
 	DataPlane []pulumi.Resource
 
 	runnerInsideVnet bool
+	resourceName     string
 }
 
 // NewManagedHsm creates the HSM and everything that makes it usable.
@@ -116,7 +121,7 @@ func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 	}
 	comp := &ManagedHsm{
 		Name: args.Name, Host: args.Name + "." + args.DNSSuffix, KeyName: args.Key.Name,
-		runnerInsideVnet: args.RunnerInsideVnet,
+		runnerInsideVnet: args.RunnerInsideVnet, resourceName: name,
 	}
 	if err := ctx.RegisterComponentResource(ManagedHsmType, name, comp, opts...); err != nil {
 		return nil, err
@@ -207,7 +212,12 @@ func newHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 	if args.RunnerInsideVnet {
 		access, action = "Disabled", "Deny"
 	}
-	admins := append([]string{args.DeployerObjectID}, args.Administrators...)
+	admins := []string{args.DeployerObjectID}
+	for _, a := range args.Administrators {
+		if !slices.Contains(admins, a) {
+			admins = append(admins, a)
+		}
+	}
 	hsm, err := keyvault.NewManagedHsm(ctx, name+"-hsm", &keyvault.ManagedHsmArgs{
 		Name:              pulumi.String(args.Name),
 		ResourceGroupName: args.ResourceGroupName,
@@ -232,7 +242,10 @@ func newHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 	}, parent,
 		pulumi.Protect(args.Protect),
 		pulumi.Timeouts(longRunning),
-		pulumi.IgnoreChanges([]string{"properties.publicNetworkAccess", "properties.networkAcls"}))
+		// The lock owns network access; tenant and initial administrators are fixed at creation, and a run by
+		// another identity must not plan an update of them.
+		pulumi.IgnoreChanges([]string{"properties.publicNetworkAccess", "properties.networkAcls",
+			"properties.tenantId", "properties.initialAdminObjectIds"}))
 	if err != nil {
 		return nil, fmt.Errorf("creating managed HSM %s: %w", args.Name, err)
 	}
@@ -325,7 +338,8 @@ func activated(hsmName string, sd *odaa.SecurityDomain) pulumi.StringOutput {
 		if uri == "" {
 			return "", fmt.Errorf("managed HSM %s reported no data plane URI", hsmName)
 		}
-		return uri, nil
+		// ARM reports the URI with a trailing slash; vault URIs and key IDs are built without one.
+		return strings.TrimSuffix(uri, "/"), nil
 	}).(pulumi.StringOutput)
 }
 
@@ -352,14 +366,15 @@ func privateEndpointIP(ctx *pulumi.Context, hsmName string, pe *network.PrivateE
 	}).(pulumi.StringOutput)
 }
 
-// LockNetwork closes the HSM to public networks, in place, once after and the HSM's own data plane resources
-// exist. With the runner inside the VNet the HSM was created closed and nothing is added.
-func (h *ManagedHsm) LockNetwork(ctx *pulumi.Context, name string, after []pulumi.Resource) (*odaa.NetworkLock, error) {
+// LockNetwork closes the HSM to public networks, in place, once the HSM's own data plane resources and those in
+// after exist; the lock is a child of the component, named from it. With the runner inside the VNet the HSM was
+// created closed: no lock is added and the result is nil.
+func (h *ManagedHsm) LockNetwork(ctx *pulumi.Context, after []pulumi.Resource) (*odaa.NetworkLock, error) {
 	if h.runnerInsideVnet {
-		return nil, nil
+		return nil, nil //nolint:nilnil // "no lock needed" is not an error
 	}
 	deps := append(append([]pulumi.Resource{}, h.DataPlane...), after...)
-	lock, err := odaa.NewNetworkLock(ctx, name+"-network-lock", &odaa.NetworkLockArgs{
+	lock, err := odaa.NewNetworkLock(ctx, h.resourceName+"-network-lock", &odaa.NetworkLockArgs{
 		HsmResourceID:       h.HsmID,
 		PublicNetworkAccess: pulumi.String("Disabled"),
 		DefaultAction:       pulumi.String("Deny"),

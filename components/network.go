@@ -1,3 +1,4 @@
+// This file holds Network: the resource group, the VNet, its two subnets and their network security groups.
 package components
 
 import (
@@ -64,8 +65,10 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		ResourceGroupName:  rg.Name,
 		VirtualNetworkName: pulumi.String(args.VnetName),
 		Location:           pulumi.String(args.Location),
-		AddressSpace:       &network.AddressSpaceArgs{AddressPrefixes: pulumi.StringArray{pulumi.String(args.AddressSpace)}},
-		Tags:               args.Tags,
+		AddressSpace: &network.AddressSpaceArgs{
+			AddressPrefixes: pulumi.StringArray{pulumi.String(args.AddressSpace)},
+		},
+		Tags: args.Tags,
 	}, parent, pulumi.IgnoreChanges([]string{"subnets"}))
 	if err != nil {
 		return nil, fmt.Errorf("creating virtual network %s: %w", args.VnetName, err)

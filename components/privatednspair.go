@@ -1,3 +1,4 @@
+// This file holds PrivateDnsPair: the OCI private zones that make the HSM resolve privately from the database's VCN.
 package components
 
 import (
@@ -51,7 +52,8 @@ func NewPrivateDnsPair(ctx *pulumi.Context, name string, args *PrivateDnsPairArg
 	}
 	if args.ViewID == nil || args.CompartmentID == nil {
 		if args.DatabaseOcid == nil {
-			return nil, fmt.Errorf("private DNS pair %s: DatabaseOcid is required to find the view or compartment", name)
+			return nil, fmt.Errorf("private DNS pair %s: DatabaseOcid is required to find the view or compartment",
+				name)
 		}
 	}
 	comp := &PrivateDnsPair{}

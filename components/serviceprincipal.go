@@ -1,3 +1,4 @@
+// This file holds ServicePrincipal: an Entra application, its service principal, a client secret and an HSM role.
 package components
 
 import (
@@ -54,7 +55,8 @@ func NewServicePrincipal(ctx *pulumi.Context, name string, args *ServicePrincipa
 		return nil, fmt.Errorf("service principal %s: %w", name, errNilArgs)
 	}
 	if args.SecretEndDate == "" && args.SecretLifetimeDays <= 0 {
-		return nil, fmt.Errorf("service principal %s: SecretEndDate or SecretLifetimeDays is required", args.DisplayName)
+		return nil, fmt.Errorf("service principal %s: SecretEndDate or SecretLifetimeDays is required",
+			args.DisplayName)
 	}
 	comp := &ServicePrincipal{}
 	if err := ctx.RegisterComponentResource(ServicePrincipalType, name, comp, opts...); err != nil {

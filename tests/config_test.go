@@ -92,11 +92,37 @@ func TestTwoInstancesOfEachComponentDoNotCollide(t *testing.T) {
 			}); err != nil {
 				return err
 			}
-			if _, err := components.NewPrivateDnsPair(ctx, "dns-"+name, &components.PrivateDnsPairArgs{
+			dns, err := components.NewPrivateDnsPair(ctx, "dns-"+name, &components.PrivateDnsPairArgs{
 				HsmName: "hsm-" + name, DNSSuffix: "managedhsm.azure.net", PrivateEndpointIP: hsm.PrivateEndpointIP,
 				TTL: 3600, ViewID: pulumi.String(mockcloud.ResolverDefaultVew),
 				CompartmentID: pulumi.String(mockcloud.Compartment),
-			}); err != nil {
+			})
+			if err != nil {
+				return err
+			}
+			db, err := components.NewAutonomousDatabase(ctx, "db-"+name, &components.AutonomousDatabaseArgs{
+				ResourceGroupName: nw.ResourceGroupName, Location: "eastus", Name: "db" + name, DisplayName: "db",
+				AdminPassword: pulumi.ToSecret(pulumi.String(testPassword)).(pulumi.StringOutput),
+				VnetID:        nw.VnetID, SubnetID: nw.DelegatedSubnetID, Workload: "OLTP", ComputeCount: 2,
+				StorageTbs: 1, DBVersion: "19c", CharacterSet: "AL32UTF8", NcharacterSet: "AL16UTF16",
+				LicenseModel: "LicenseIncluded",
+			})
+			if err != nil {
+				return err
+			}
+			cmek, err := components.NewAdbsCmek(ctx, "cmek-"+name, &components.AdbsCmekArgs{
+				DatabaseName: "db" + name, DatabaseOcid: db.Ocid, ConnectString: db.AdminConnectString,
+				AdminPassword: pulumi.ToSecret(pulumi.String(testPassword)).(pulumi.StringOutput),
+				HsmURI:        hsm.HsmURI, HsmHost: hsm.Host, KeyName: hsm.KeyName, KeyID: hsm.KeyID,
+				TenantID: mockcloud.TenantID, AclPrincipal: "ADMIN", AclPrivileges: []string{"connect"},
+				LoginHost: "login.microsoftonline.com", RouteOutboundConnections: "PRIVATE_ENDPOINT",
+				OracleAppRole: "Managed HSM Crypto Service Encryption User",
+				DNSReady:      append(append([]pulumi.Resource{}, hsm.DNSReady...), dns.Records...),
+			})
+			if err != nil {
+				return err
+			}
+			if _, err := hsm.LockNetwork(ctx, []pulumi.Resource{cmek.RoleAssignment}); err != nil {
 				return err
 			}
 		}
@@ -111,7 +137,11 @@ func TestTwoInstancesOfEachComponentDoNotCollide(t *testing.T) {
 		assert.Falsef(t, seen[id], "%s registered twice", id)
 		seen[id] = true
 	}
-	assert.Len(t, newResult(cloud).ofType("azure-native:keyvault:ManagedHsm"), 2)
+	r := newResult(cloud)
+	for _, token := range []string{"azure-native:keyvault:ManagedHsm", "azure-native:resources:Resource",
+		"odaa:hsm:NetworkLock", "odaa:oracle:EncryptionKey", "odaa:components:AdbsCmek"} {
+		assert.Lenf(t, r.ofType(token), 2, "two %s", token)
+	}
 }
 
 // Components refuse nil args with an error instead of panicking.

@@ -222,7 +222,7 @@ func TestGuideValues(t *testing.T) {
 
 		sw := r.get(t, "cmek-adbhsmdemo-encryption-key")
 		assert.Equal(t, str(out(r.get(t, "adb-adbhsmdemo-adb"), "properties.ocid")), str(in(sw, "databaseOcid")))
-		assert.Equal(t, "https://"+hsmName+".managedhsm.azure.net/", str(in(sw, "vaultUri")))
+		assert.Equal(t, "https://"+hsmName+".managedhsm.azure.net", str(in(sw, "vaultUri")), "no trailing slash")
 		assert.Equal(t, "odaa-hsm-encryption-key", str(in(sw, "keyName")))
 	})
 
@@ -260,7 +260,8 @@ func TestOrdering(t *testing.T) {
 		{"cmek-adbhsmdemo-keystore-check", "cmek-adbhsmdemo-encryption-key", "the check follows the switch"},
 	}
 	for _, sql := range []string{"acl-hsm", "acl-login", "route-outbound", "principal-auth", "keystore-check"} {
-		for _, dns := range []string{"hsm-zone-group", "hsm-zone-link", "oci-dns-a-privatelink", "oci-dns-a-public-name"} {
+		for _, dns := range []string{"hsm-zone-group", "hsm-zone-link", "oci-dns-a-privatelink",
+			"oci-dns-a-public-name"} {
 			edges = append(edges, struct{ from, to, why string }{"cmek-adbhsmdemo-" + sql, dns,
 				"DNS on both sides precedes the SQL steps"})
 		}

@@ -6,7 +6,9 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -23,6 +25,7 @@ import (
 const OracleDelegation = "Oracle.Database/networkAttachments"
 
 var (
+	regionPattern        = regexp.MustCompile(`^[a-z][a-z0-9]{2,39}$`)
 	resourceGroupPattern = regexp.MustCompile(`^[-\w._()]{1,90}$`)
 	hsmNamePattern       = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
 	hsmPrefixPattern     = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9-]{0,15}[a-zA-Z0-9])?$`)
@@ -56,14 +59,14 @@ var (
 // now anchors the rules about dates.
 func (c Config) Validate(now time.Time) error {
 	var p Problems
-	if strings.TrimSpace(c.Location) == "" {
-		p.add(KeyLocation, "must name an Azure region, such as eastus")
+	if !regionPattern.MatchString(c.Location) {
+		p.add(KeyLocation, "must be an Azure region name in lower-case letters and digits, such as eastus")
 	}
 	if !resourceGroupPattern.MatchString(c.ResourceGroupName) || strings.HasSuffix(c.ResourceGroupName, ".") {
 		p.add(KeyResourceGroupName, "must be 1–90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'")
 	}
-	for k, v := range c.Tags {
-		if k == "" || len(k) > 512 || strings.ContainsAny(k, "<>%&\\?/") || len(v) > 256 {
+	for _, k := range slices.Sorted(maps.Keys(c.Tags)) {
+		if v := c.Tags[k]; k == "" || len(k) > 512 || strings.ContainsAny(k, "<>%&\\?/") || len(v) > 256 {
 			p.add(KeyTags+"."+k, "tag names must be 1–512 characters without <>%%&\\?/ and values at most 256")
 		}
 	}
@@ -82,10 +85,11 @@ func (c Config) Validate(now time.Time) error {
 func (c Config) validateNetwork(p *Problems) {
 	n := c.Network
 	key := func(field string) string { return KeyNetwork + "." + field }
-	for field, name := range map[string]string{
-		"vnetName": n.VnetName, "delegatedSubnetName": n.DelegatedSubnetName,
-		"privateEndpointSubnetName": n.PrivateEndpointSubnetName,
+	for _, f := range []struct{ field, name string }{
+		{"vnetName", n.VnetName}, {"delegatedSubnetName", n.DelegatedSubnetName},
+		{"privateEndpointSubnetName", n.PrivateEndpointSubnetName},
 	} {
+		field, name := f.field, f.name
 		if !networkNamePattern.MatchString(name) {
 			p.add(key(field), "must be 1–80 letters, digits, '-', '_' or '.', starting with a letter or digit "+
 				"and ending with a letter, digit or '_'")
@@ -150,7 +154,8 @@ func (c Config) validateHsm(p *Problems) {
 		}
 	} else if !hsmPrefixPattern.MatchString(h.NamePrefix) || strings.Contains(h.NamePrefix, "--") {
 		p.add(key("namePrefix"), "must be 1–%d letters, digits and single hyphens, starting with a letter and "+
-			"not ending with a hyphen, leaving room for the %d-character suffix", 24-hsmNameSuffixLen-1, hsmNameSuffixLen)
+			"not ending with a hyphen, leaving room for the %d-character suffix",
+			24-hsmNameSuffixLen-1, hsmNameSuffixLen)
 	}
 	if !slices.Contains(hsmSkus, h.Sku) {
 		p.add(key("sku"), "must be one of %s", strings.Join(hsmSkus, ", "))
@@ -224,19 +229,44 @@ func checkCertificate(path string) error {
 	if err != nil {
 		return fmt.Errorf("cannot read certificate: %w", err)
 	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return fmt.Errorf("%s holds no PEM CERTIFICATE block", path)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
+	_, err = CertificatePEM(data)
 	if err != nil {
-		return fmt.Errorf("%s is not a valid X.509 certificate: %w", path, err)
-	}
-	pub, ok := cert.PublicKey.(*rsa.PublicKey)
-	if !ok || pub.N.BitLen() < 2048 {
-		return fmt.Errorf("%s must hold an RSA key of at least 2048 bits", path)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// CertificatePEM returns the one certificate in data, re-encoded alone. A file that also holds a private key is
+// refused outright: the private parts of the security domain's keys stay with their holders and must never
+// travel into a resource's inputs, hence into state.
+func CertificatePEM(data []byte) (string, error) {
+	var cert *x509.Certificate
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		switch {
+		case strings.Contains(block.Type, "PRIVATE KEY"):
+			return "", errors.New("holds a private key; give the certificate (public part) only")
+		case block.Type == "CERTIFICATE" && cert == nil:
+			parsed, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return "", fmt.Errorf("is not a valid X.509 certificate: %w", err)
+			}
+			cert = parsed
+		case block.Type == "CERTIFICATE":
+			return "", errors.New("holds more than one certificate; give one per file")
+		}
+	}
+	if cert == nil {
+		return "", errors.New("holds no PEM CERTIFICATE block")
+	}
+	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || pub.N.BitLen() < 2048 {
+		return "", errors.New("must hold an RSA key of at least 2048 bits")
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})), nil
 }
 
 func checkRole(p *Problems, key, role string) {

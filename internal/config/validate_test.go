@@ -80,6 +80,10 @@ func TestValidateRules(t *testing.T) {
 	weak := writeFile(t, filepath.Join(dir, "weak-rsa1024.pem"), certificatePEM(t, 1024))
 	noPEM := writeFile(t, filepath.Join(dir, "not-a-certificate.pem"), []byte("this is not PEM\n"))
 	missing := filepath.Join(dir, "does-not-exist.pem")
+	withKey := writeFile(t, filepath.Join(dir, "cert-and-key.pem"),
+		append(append([]byte{}, good...),
+			[]byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")...))
+	twoCerts := writeFile(t, filepath.Join(dir, "two-certs.pem"), append(append([]byte{}, good...), good...))
 
 	const sdCerts = "hsm.securityDomain.certificates"
 	const pwKey = "adminPasswords.adbhsmdemo"
@@ -97,9 +101,9 @@ func TestValidateRules(t *testing.T) {
 
 	cases := []ruleCase{
 		// --- top level
-		{name: "location-empty", key: "location", rule: "must name an Azure region",
+		{name: "location-empty", key: "location", rule: "must be an Azure region name",
 			mutate: func(c *Config) { c.Location = "" }},
-		{name: "location-blank", key: "location", rule: "must name an Azure region",
+		{name: "location-blank", key: "location", rule: "must be an Azure region name",
 			mutate: func(c *Config) { c.Location = "   " }},
 		{name: "location-set", key: "location", wantOK: true,
 			mutate: func(c *Config) { c.Location = "westeurope" }},
@@ -286,6 +290,12 @@ func TestValidateRules(t *testing.T) {
 			mutate: func(c *Config) { c.Hsm.SecurityDomain.Certificates = []string{cert1, cert2, missing} }},
 		{name: "certificate-file-without-pem", key: sdCerts + "[0]", rule: "holds no PEM CERTIFICATE block",
 			mutate: func(c *Config) { c.Hsm.SecurityDomain.Certificates = []string{noPEM, cert2, cert3} }},
+		{name: "certificate-file-with-private-key", key: sdCerts + "[0]", rule: "holds a private key",
+			mutate: func(c *Config) { c.Hsm.SecurityDomain.Certificates = []string{withKey, cert2, cert3} }},
+		{name: "certificate-file-with-two-certificates", key: sdCerts + "[2]", rule: "more than one certificate",
+			mutate: func(c *Config) { c.Hsm.SecurityDomain.Certificates = []string{cert1, cert2, twoCerts} }},
+		{name: "location-with-capitals", key: "location", rule: "lower-case",
+			mutate: func(c *Config) { c.Location = "East US" }},
 		{name: "certificate-file-rsa-1024", key: sdCerts + "[1]", rule: "must hold an RSA key of at least 2048 bits",
 			mutate: func(c *Config) { c.Hsm.SecurityDomain.Certificates = []string{cert1, weak, cert3} }},
 		{name: "certificate-files-three-valid", key: sdCerts, wantOK: true,
@@ -621,9 +631,9 @@ func TestValidateReportsAllProblemsTogether(t *testing.T) {
 
 func TestProblemsError(t *testing.T) {
 	t.Run("singular", func(t *testing.T) {
-		msg := Problems{{Key: "location", Rule: "must name an Azure region"}}.Error()
+		msg := Problems{{Key: "location", Rule: "must be an Azure region name"}}.Error()
 		assert.Equal(t, "invalid stack configuration (1 problem); nothing was created:\n"+
-			"  - location: must name an Azure region", msg)
+			"  - location: must be an Azure region name", msg)
 	})
 }
 

@@ -240,7 +240,7 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) (pulumi.Map, 
 		}
 	}
 
-	if _, err := hsm.LockNetwork(ctx, "hsm", dataPlane); err != nil {
+	if _, err := hsm.LockNetwork(ctx, dataPlane); err != nil {
 		return nil, err
 	}
 
@@ -260,15 +260,20 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) (pulumi.Map, 
 	}, nil
 }
 
-// readCertificates loads the security-domain certificates (public parts) that the configuration names.
+// readCertificates loads the security-domain certificates that the configuration names, keeping only the
+// certificate itself from each file.
 func readCertificates(paths []string) ([]string, error) {
 	pems := make([]string, 0, len(paths))
 	for i, p := range paths {
 		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("%s.securityDomain.certificates[%d]: %w", config.KeyHsm, i, err)
+		if err == nil {
+			var cert string
+			if cert, err = config.CertificatePEM(data); err == nil {
+				pems = append(pems, cert)
+				continue
+			}
 		}
-		pems = append(pems, string(data))
+		return nil, fmt.Errorf("%s.securityDomain.certificates[%d]: %s: %w", config.KeyHsm, i, p, err)
 	}
 	return pems, nil
 }

@@ -38,6 +38,7 @@ type Registration struct {
 	// DependsOn are the names of the resources this one depends on: explicit ones and those its inputs came from.
 	DependsOn     []string
 	Protect       bool
+	Retain        bool
 	IgnoreChanges []string
 	SecretOutputs []string
 	Timeouts      Timeouts
@@ -99,6 +100,7 @@ func (c *Cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			}
 		}
 		reg.Protect = rpc.GetProtect()
+		reg.Retain = rpc.GetRetainOnDelete()
 		reg.IgnoreChanges = rpc.GetIgnoreChanges()
 		reg.SecretOutputs = rpc.GetAdditionalSecretOutputs()
 		if t := rpc.GetCustomTimeouts(); t != nil {
