@@ -291,6 +291,11 @@ func TransferKeyResponse(cert *x509.Certificate) ([]byte, error) {
 	}{KeyFormat: "jwk", TransferKey: string(inner)})
 }
 
+// CertificatePEM encodes cert as a PEM CERTIFICATE block.
+func CertificatePEM(cert *x509.Certificate) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
+}
+
 // ParseCertificatePEM returns the first CERTIFICATE block of data.
 func ParseCertificatePEM(data []byte) (*x509.Certificate, error) {
 	for rest := data; ; {

@@ -1,0 +1,259 @@
+// This file holds the management-plane (ARM) side of the fake: the Microsoft.KeyVault/managedHSMs resource with
+// its activation status and network settings, PATCH with an optional long-running operation, and the network
+// rules that the data plane enforces from those settings.
+
+package fakehsm
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Network settings of the ARM resource.
+const (
+	AccessEnabled  = "Enabled"
+	AccessDisabled = "Disabled"
+	ActionAllow    = "Allow"
+	ActionDeny     = "Deny"
+)
+
+// Activation statuses of properties.securityDomainProperties.activationStatus.
+const (
+	ActivationActive       = "Active"
+	ActivationNotActivated = "NotActivated"
+)
+
+// Network is the HSM's public network setting as the ARM resource holds it.
+type Network struct {
+	PublicNetworkAccess string
+	DefaultAction       string
+	Bypass              string
+}
+
+// armOperation is a long-running PATCH: how many status polls still answer InProgress, and what it applies.
+type armOperation struct {
+	pollsLeft int
+	apply     Network
+	done      bool
+}
+
+// armState is the management-plane state of the HSM.
+type armState struct {
+	network    Network
+	operations map[string]*armOperation
+	opSeq      int
+	patches    int
+}
+
+func (st *armState) init() {
+	st.network = Network{PublicNetworkAccess: AccessEnabled, DefaultAction: ActionAllow, Bypass: "AzureServices"}
+	st.operations = map[string]*armOperation{}
+}
+
+// WithNetwork starts the HSM with the given network settings instead of open access.
+func WithNetwork(n Network) Option {
+	return func(c *config) { c.network = &n }
+}
+
+// Network returns the current network settings of the ARM resource.
+func (s *Server) Network() Network {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.arm.network
+}
+
+// Patches reports how many PATCH requests changed the ARM resource (whether answered at once or async).
+func (s *Server) Patches() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.arm.patches
+}
+
+type managedHsmJSON struct {
+	ID         string               `json:"id"`
+	Name       string               `json:"name"`
+	Type       string               `json:"type"`
+	Location   string               `json:"location"`
+	Sku        map[string]string    `json:"sku"`
+	Properties managedHsmProperties `json:"properties"`
+}
+
+type managedHsmProperties struct {
+	TenantID                  string            `json:"tenantId"`
+	InitialAdminObjectIDs     []string          `json:"initialAdminObjectIds"`
+	HsmURI                    string            `json:"hsmUri"`
+	EnableSoftDelete          bool              `json:"enableSoftDelete"`
+	SoftDeleteRetentionInDays int               `json:"softDeleteRetentionInDays"`
+	ProvisioningState         string            `json:"provisioningState"`
+	StatusMessage             string            `json:"statusMessage"`
+	PublicNetworkAccess       string            `json:"publicNetworkAccess"`
+	NetworkACLs               map[string]string `json:"networkAcls"`
+	SecurityDomainProperties  map[string]string `json:"securityDomainProperties"`
+}
+
+// resourceLocked renders the ARM resource.
+func (s *Server) resourceLocked() managedHsmJSON {
+	status, message := ActivationNotActivated, "Managed HSM is provisioned and not yet activated."
+	if s.sd.activated {
+		status, message = ActivationActive, "Managed HSM is activated."
+	}
+	return managedHsmJSON{
+		ID: s.ARMID(), Name: s.cfg.name, Type: "Microsoft.KeyVault/managedHSMs", Location: s.cfg.location,
+		Sku: map[string]string{"family": "B", "name": "Standard_B1"},
+		Properties: managedHsmProperties{
+			TenantID: s.cfg.tenant, InitialAdminObjectIDs: append([]string(nil), s.cfg.admins...),
+			HsmURI: s.base, EnableSoftDelete: true, SoftDeleteRetentionInDays: s.cfg.retentionDays,
+			ProvisioningState: "Succeeded", StatusMessage: message,
+			PublicNetworkAccess: s.arm.network.PublicNetworkAccess,
+			NetworkACLs: map[string]string{"defaultAction": s.arm.network.DefaultAction,
+				"bypass": s.arm.network.Bypass},
+			SecurityDomainProperties: map[string]string{"activationStatus": status,
+				"activationStatusMessage": message},
+		},
+	}
+}
+
+// checkResource refuses ARM requests for any resource but this server's HSM, as ARM answers a missing one.
+func (s *Server) checkResource(c *call) *apiError {
+	if !strings.EqualFold(c.r.URL.Path, "/"+strings.TrimPrefix(s.ARMID(), "/")) {
+		return newAPIError(http.StatusNotFound, CodeResourceNotFound, fmt.Sprintf("The Resource "+
+			"'Microsoft.KeyVault/managedHSMs/%s' under resource group was not found.", c.name))
+	}
+	return nil
+}
+
+// getManagedHSM is GET of the ARM resource.
+func (s *Server) getManagedHSM(c *call) *apiError {
+	if err := s.checkResource(c); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	body := s.resourceLocked()
+	s.mu.Unlock()
+	writeJSON(c.w, http.StatusOK, body)
+	return nil
+}
+
+// updateManagedHSM is PATCH of the ARM resource; only the network settings may change, the rest is create-only
+// or ignored, as the fake needs no more.
+func (s *Server) updateManagedHSM(c *call) *apiError {
+	if err := s.checkResource(c); err != nil {
+		return err
+	}
+	var body struct {
+		Properties struct {
+			PublicNetworkAccess *string `json:"publicNetworkAccess"`
+			NetworkACLs         *struct {
+				DefaultAction *string `json:"defaultAction"`
+				Bypass        *string `json:"bypass"`
+			} `json:"networkAcls"`
+		} `json:"properties"`
+	}
+	if err := decodeJSON(c.r, &body); err != nil {
+		return err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.arm.network
+	if v := body.Properties.PublicNetworkAccess; v != nil {
+		if *v != AccessEnabled && *v != AccessDisabled {
+			return badParameter("publicNetworkAccess must be Enabled or Disabled, not %q", *v)
+		}
+		next.PublicNetworkAccess = *v
+	}
+	if acls := body.Properties.NetworkACLs; acls != nil {
+		if v := acls.DefaultAction; v != nil {
+			if *v != ActionAllow && *v != ActionDeny {
+				return badParameter("networkAcls.defaultAction must be Allow or Deny, not %q", *v)
+			}
+			next.DefaultAction = *v
+		}
+		if v := acls.Bypass; v != nil {
+			if *v != "AzureServices" && *v != "None" {
+				return badParameter("networkAcls.bypass must be AzureServices or None, not %q", *v)
+			}
+			next.Bypass = *v
+		}
+	}
+	s.arm.patches++
+	if s.cfg.asyncUpdatePolls < 0 {
+		s.arm.network = next
+		writeJSON(c.w, http.StatusOK, s.resourceLocked())
+		return nil
+	}
+	s.arm.opSeq++
+	id := fmt.Sprintf("op-%s-%d", s.instance, s.arm.opSeq)
+	s.arm.operations[id] = &armOperation{pollsLeft: s.cfg.asyncUpdatePolls, apply: next}
+	opBase := fmt.Sprintf("%ssubscriptions/%s/providers/Microsoft.KeyVault/locations/%s/", s.base,
+		s.cfg.subscription, s.cfg.location)
+	query := "?api-version=" + c.r.URL.Query().Get("api-version")
+	c.w.Header().Set("Azure-AsyncOperation", opBase+"operationStatuses/"+id+query)
+	c.w.Header().Set("Location", opBase+"operationResults/"+id+query)
+	c.w.Header().Set("Retry-After", s.cfg.retryAfter)
+	writeJSON(c.w, http.StatusAccepted, s.resourceLocked())
+	return nil
+}
+
+// armOperationStatus reports a long-running PATCH; the change applies when it reports Succeeded.
+func (s *Server) armOperationStatus(c *call) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op, ok := s.arm.operations[c.name]
+	if !ok {
+		return newAPIError(http.StatusNotFound, CodeNotFound, "The operation "+c.name+" was not found.")
+	}
+	status := "InProgress"
+	if op.pollsLeft > 0 && !op.done {
+		op.pollsLeft--
+		c.w.Header().Set("Retry-After", s.cfg.retryAfter)
+	} else {
+		if !op.done {
+			op.done = true
+			s.arm.network = op.apply
+		}
+		status = "Succeeded"
+	}
+	writeJSON(c.w, http.StatusOK, map[string]string{"id": c.r.URL.Path, "name": c.name, "status": status})
+	return nil
+}
+
+// armOperationResult answers the resource once the operation is done, 202 before.
+func (s *Server) armOperationResult(c *call) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op, ok := s.arm.operations[c.name]
+	if !ok {
+		return newAPIError(http.StatusNotFound, CodeNotFound, "The operation "+c.name+" was not found.")
+	}
+	if !op.done {
+		c.w.Header().Set("Retry-After", s.cfg.retryAfter)
+		c.w.WriteHeader(http.StatusAccepted)
+		return nil
+	}
+	writeJSON(c.w, http.StatusOK, s.resourceLocked())
+	return nil
+}
+
+// checkNetwork applies the resource's network settings to a data-plane request: with public access disabled,
+// or with default action Deny, only requests through the private endpoint get through.
+func (s *Server) checkNetwork(c *call) *apiError {
+	if c.r.Header.Get(PrivateEndpointHeader) == "true" {
+		return nil
+	}
+	s.mu.Lock()
+	n := s.arm.network
+	s.mu.Unlock()
+	switch {
+	case n.PublicNetworkAccess == AccessDisabled:
+		e := newAPIError(http.StatusForbidden, CodeForbidden, PublicNetworkDisabledMessage)
+		e.body.InnerError = &serviceError{Code: InnerCodeForbiddenByConnection}
+		return e
+	case n.DefaultAction == ActionDeny:
+		e := newAPIError(http.StatusForbidden, CodeForbidden, FirewallDeniedMessage)
+		e.body.InnerError = &serviceError{Code: InnerCodeForbiddenByFirewall}
+		return e
+	}
+	return nil
+}

@@ -1,0 +1,354 @@
+// This file holds SecurityDomain: activating a Managed HSM by downloading its security domain, keeping the file
+// safe, proving the quorum, and waiting for the HSM to report itself active.
+package provider
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/odaa-platform/adbs-hsm/dynamic/hsm"
+	"github.com/odaa-platform/adbs-hsm/dynamic/securitydomain"
+)
+
+// SecurityDomain is the resource; its methods are the CRUD the engine calls.
+type SecurityDomain struct{ env *env }
+
+// SecurityDomainArgs are the inputs.
+type SecurityDomainArgs struct {
+	HsmURI           string   `pulumi:"hsmUri"`
+	HsmResourceID    string   `pulumi:"hsmResourceId"`
+	Certificates     []string `pulumi:"certificates,optional"`
+	CertificateCount int      `pulumi:"certificateCount,optional"`
+	KeyDirectory     string   `pulumi:"keyDirectory,optional"`
+	Quorum           int      `pulumi:"quorum"`
+	OutputPath       string   `pulumi:"outputPath"`
+}
+
+// SecurityDomainState is what the engine stores.
+type SecurityDomainState struct {
+	SecurityDomainArgs
+	ActivationStatus   string   `pulumi:"activationStatus"`
+	SecurityDomainPath string   `pulumi:"securityDomainPath"`
+	SecurityDomainJSON string   `pulumi:"securityDomain" provider:"secret"`
+	PrivateKeys        []string `pulumi:"privateKeys" provider:"secret"`
+	// QuorumProof summarises the proof run after the download, empty when no private keys were at hand.
+	QuorumProof string `pulumi:"quorumProof"`
+}
+
+// Annotate sets the token the program registers.
+func (r *SecurityDomain) Annotate(a infer.Annotator) {
+	a.SetToken("hsm", "SecurityDomain")
+	a.Describe(r, "The security domain of a Managed HSM, whose download activates the HSM.")
+}
+
+// Check validates the inputs before anything runs, so that preview already reports them.
+func (r *SecurityDomain) Check(ctx context.Context, req infer.CheckRequest) (
+	infer.CheckResponse[SecurityDomainArgs], error) {
+	in, failures, err := infer.DefaultCheck[SecurityDomainArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[SecurityDomainArgs]{Inputs: in, Failures: failures}, err
+	}
+	count := in.CertificateCount
+	if len(in.Certificates) > 0 {
+		count = len(in.Certificates)
+		for i, c := range in.Certificates {
+			if _, err := securitydomain.ParseCertificatePEM([]byte(c)); err != nil {
+				failures = append(failures, p.CheckFailure{Property: fmt.Sprintf("certificates[%d]", i),
+					Reason: err.Error()})
+			}
+		}
+	} else if strings.TrimSpace(in.KeyDirectory) == "" {
+		failures = append(failures, p.CheckFailure{Property: "keyDirectory",
+			Reason: "a directory for generated private keys is required when no certificates are given"})
+	}
+	if count < 3 || count > 10 {
+		failures = append(failures, p.CheckFailure{Property: "certificates",
+			Reason: fmt.Sprintf("the security domain needs 3–10 certificates, not %d", count)})
+	}
+	if in.Quorum < 2 || in.Quorum > count {
+		failures = append(failures, p.CheckFailure{Property: "quorum",
+			Reason: fmt.Sprintf("must be from 2 to the certificate count (%d), not %d", count, in.Quorum)})
+	}
+	return infer.CheckResponse[SecurityDomainArgs]{Inputs: in, Failures: failures}, nil
+}
+
+// Create downloads the security domain unless the HSM is already active. A download that succeeded is never
+// lost: whatever fails afterwards, the domain is returned in the state alongside the error.
+func (r *SecurityDomain) Create(ctx context.Context, req infer.CreateRequest[SecurityDomainArgs]) (
+	infer.CreateResponse[SecurityDomainState], error) {
+	in := req.Inputs
+	state := SecurityDomainState{SecurityDomainArgs: in, SecurityDomainPath: in.OutputPath}
+	resp := infer.CreateResponse[SecurityDomainState]{ID: hsmNameOf(in.HsmURI) + "-security-domain", Output: state}
+	if req.DryRun {
+		return resp, nil
+	}
+	log := p.GetLogger(ctx)
+	cred, err := r.env.credential()
+	if err != nil {
+		return resp, err
+	}
+	name := hsmNameOf(in.HsmURI)
+
+	mgmt := hsm.NewManagementClient(cred, r.env.opts.HSM)
+	current, err := mgmt.Get(ctx, in.HsmResourceID)
+	if err != nil {
+		return resp, err
+	}
+	if current.Active() {
+		log.Warningf("managed HSM %s is already active: nothing downloaded; its security domain is wherever the "+
+			"first activation put it", name)
+		resp.Output.ActivationStatus = current.ActivationStatus
+		return resp, nil
+	}
+
+	certs, keys, err := r.wrappingKeys(in, name)
+	if err != nil {
+		return resp, err
+	}
+	resp.Output.Certificates = pemsOf(certs)
+	for _, k := range keys {
+		resp.Output.PrivateKeys = append(resp.Output.PrivateKeys, string(k.keyPEM))
+	}
+	body, err := securitydomain.NewDownloadRequest(certs, in.Quorum)
+	if err != nil {
+		return resp, err
+	}
+	client, err := hsm.NewSecurityDomainClient(in.HsmURI, cred, r.env.opts.HSM)
+	if err != nil {
+		return resp, err
+	}
+	log.InfoStatusf("downloading the security domain of %s (quorum %d of %d)", name, in.Quorum, len(certs))
+	raw, status, err := client.Download(ctx, body)
+	if err != nil {
+		return resp, fmt.Errorf("activating managed HSM %s: %w", name, err)
+	}
+	domain, err := securitydomain.Parse(raw)
+	if err != nil {
+		return resp, fmt.Errorf("managed HSM %s returned a security domain this plugin cannot read: %w", name, err)
+	}
+	text, err := domain.Marshal()
+	if err != nil {
+		return resp, err
+	}
+
+	// From here on the domain exists only in this process: keep it in the state whatever happens next.
+	resp.Output.SecurityDomainJSON = string(text)
+	var problems []string
+	if err := writeSecretFile(in.OutputPath, text); err != nil {
+		problems = append(problems, fmt.Sprintf("writing the security domain to %s failed (%v); it is kept "+
+			"in the stack's state as the secret output securityDomain: recover it with `pulumi stack output "+
+			"--show-secrets`", in.OutputPath, err))
+	}
+	if len(keys) > 0 {
+		proof, err := securitydomain.Prove(domain, pairsOf(keys))
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("quorum proof failed: %v", err))
+		} else {
+			resp.Output.QuorumProof = proof.String()
+			log.Infof("security domain of %s: %s", name, proof)
+		}
+	}
+
+	if err := r.awaitActivation(ctx, client, mgmt, in.HsmResourceID, name, status.RetryAfter); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		resp.Output.ActivationStatus = "Active"
+	}
+	if len(problems) > 0 {
+		return resp, infer.ResourceInitFailedError{Reasons: problems}
+	}
+	return resp, nil
+}
+
+// awaitActivation polls the download's pending status, then the HSM resource, until the HSM is active.
+func (r *SecurityDomain) awaitActivation(ctx context.Context, client *hsm.SecurityDomainClient,
+	mgmt *hsm.ManagementClient, resourceID, name string, firstPause time.Duration) error {
+	w := r.env.wait(ctx, "activation of managed HSM "+name, r.env.activationTimeout())
+	pause := firstPause
+	return w.Poll(ctx, func(ctx context.Context) (bool, time.Duration, error) {
+		if pause > 0 {
+			// The download's own Retry-After paces the first poll.
+			hint := pause
+			pause = 0
+			return false, hint, nil
+		}
+		st, err := client.DownloadStatus(ctx)
+		if err != nil {
+			return false, 0, err
+		}
+		if st.Failed() {
+			return false, 0, fmt.Errorf("the HSM reports the download failed: %s", st.Details)
+		}
+		if !st.Done() {
+			return false, st.RetryAfter, nil
+		}
+		res, err := mgmt.Get(ctx, resourceID)
+		if err != nil {
+			return false, 0, err
+		}
+		return res.Active(), 0, nil
+	})
+}
+
+// Read reports the HSM's activation as Azure sees it.
+func (r *SecurityDomain) Read(ctx context.Context, req infer.ReadRequest[SecurityDomainArgs, SecurityDomainState]) (
+	infer.ReadResponse[SecurityDomainArgs, SecurityDomainState], error) {
+	resp := infer.ReadResponse[SecurityDomainArgs, SecurityDomainState]{ID: req.ID, Inputs: req.Inputs,
+		State: req.State}
+	cred, err := r.env.credential()
+	if err != nil {
+		return resp, err
+	}
+	current, err := hsm.NewManagementClient(cred, r.env.opts.HSM).Get(ctx, req.State.HsmResourceID)
+	if err != nil {
+		return resp, err
+	}
+	resp.State.ActivationStatus = current.ActivationStatus
+	if _, err := os.Stat(req.State.SecurityDomainPath); err != nil && req.State.SecurityDomainJSON != "" {
+		p.GetLogger(ctx).Warningf("the security domain file %s is missing; a copy is in the secret output "+
+			"securityDomain", req.State.SecurityDomainPath)
+	}
+	return resp, nil
+}
+
+// Delete forgets the security domain. An HSM cannot be deactivated, and the file stays where it is: it is the
+// only way to recover the HSM's keys.
+func (r *SecurityDomain) Delete(ctx context.Context, req infer.DeleteRequest[SecurityDomainState]) (
+	infer.DeleteResponse, error) {
+	p.GetLogger(ctx).Warningf("managed HSM %s stays active: a security domain cannot be withdrawn; keep %s",
+		hsmNameOf(req.State.HsmURI), req.State.SecurityDomainPath)
+	return infer.DeleteResponse{}, nil
+}
+
+type wrappingKey struct {
+	cert   *x509.Certificate
+	keyPEM []byte
+	pair   securitydomain.KeyPair
+}
+
+// wrappingKeys returns the certificates to wrap the shares to, and the private keys when the plugin holds them
+// (generated for development stacks, reused from an earlier attempt when present).
+func (r *SecurityDomain) wrappingKeys(in SecurityDomainArgs, name string) ([]*x509.Certificate, []wrappingKey,
+	error) {
+	if len(in.Certificates) > 0 {
+		certs := make([]*x509.Certificate, len(in.Certificates))
+		for i, c := range in.Certificates {
+			cert, err := securitydomain.ParseCertificatePEM([]byte(c))
+			if err != nil {
+				return nil, nil, fmt.Errorf("certificate %d: %w", i+1, err)
+			}
+			certs[i] = cert
+		}
+		return certs, nil, nil
+	}
+	if err := os.MkdirAll(in.KeyDirectory, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("creating key directory %s: %w", in.KeyDirectory, err)
+	}
+	var certs []*x509.Certificate
+	var keys []wrappingKey
+	for i := 1; i <= in.CertificateCount; i++ {
+		certPath := filepath.Join(in.KeyDirectory, fmt.Sprintf("%s-sd-cert%d.pem", name, i))
+		keyPath := filepath.Join(in.KeyDirectory, fmt.Sprintf("%s-sd-key%d.pem", name, i))
+		certPEM, keyPEM, err := loadOrGenerate(certPath, keyPath, fmt.Sprintf("%s security domain %d", name, i))
+		if err != nil {
+			return nil, nil, err
+		}
+		pair, err := securitydomain.LoadKeyPair(certPEM, keyPEM)
+		if err != nil {
+			return nil, nil, fmt.Errorf("key pair %d in %s: %w", i, in.KeyDirectory, err)
+		}
+		certs = append(certs, pair.Cert)
+		keys = append(keys, wrappingKey{cert: pair.Cert, keyPEM: keyPEM, pair: pair})
+	}
+	return certs, keys, nil
+}
+
+// loadOrGenerate reuses a key pair left by an earlier attempt, so that a retried activation wraps to the same
+// keys, and otherwise generates one, writing the private key with mode 0600.
+func loadOrGenerate(certPath, keyPath, commonName string) ([]byte, []byte, error) {
+	certPEM, certErr := os.ReadFile(certPath)
+	keyPEM, keyErr := os.ReadFile(keyPath)
+	if certErr == nil && keyErr == nil {
+		return certPEM, keyPEM, nil
+	}
+	certPEM, keyPEM, err := securitydomain.GenerateKeyPair(2048, commonName)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := writeSecretFile(keyPath, keyPEM); err != nil {
+		return nil, nil, err
+	}
+	if err := writeFileAtomic(certPath, certPEM, 0o644); err != nil {
+		return nil, nil, err
+	}
+	return certPEM, keyPEM, nil
+}
+
+// writeSecretFile writes data with mode 0600, atomically, and never over an existing file with other content:
+// a security domain or a private key is written once.
+func writeSecretFile(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil {
+		if string(old) == string(data) {
+			return nil
+		}
+		return fmt.Errorf("%s exists with other content; refusing to overwrite it", path)
+	}
+	return writeFileAtomic(path, data, 0o600)
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	err = errors.Join(tmp.Chmod(mode), writeAll(tmp, data), tmp.Sync(), tmp.Close())
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeAll(f *os.File, data []byte) error {
+	_, err := f.Write(data)
+	return err
+}
+
+func pemsOf(certs []*x509.Certificate) []string {
+	out := make([]string, len(certs))
+	for i, c := range certs {
+		out[i] = securitydomain.CertificatePEM(c)
+	}
+	return out
+}
+
+func pairsOf(keys []wrappingKey) []securitydomain.KeyPair {
+	out := make([]securitydomain.KeyPair, len(keys))
+	for i, k := range keys {
+		out[i] = k.pair
+	}
+	return out
+}
+
+// hsmNameOf is the HSM's name, the first label of its URI's host, for messages and IDs.
+func hsmNameOf(uri string) string {
+	host := strings.TrimPrefix(strings.TrimPrefix(uri, "https://"), "http://")
+	host = strings.SplitN(host, "/", 2)[0]
+	return strings.SplitN(host, ".", 2)[0]
+}
