@@ -380,8 +380,10 @@ func (s *Server) sortedKeysLocked() []*keyEntry {
 	for _, k := range s.keys.keys {
 		out = append(out, k)
 	}
-	slices.SortFunc(out, func(a, b *keyEntry) int { return strings.Compare(strings.ToLower(a.name),
-		strings.ToLower(b.name)) })
+	slices.SortFunc(out, func(a, b *keyEntry) int {
+		return strings.Compare(strings.ToLower(a.name),
+			strings.ToLower(b.name))
+	})
 	return out
 }
 

@@ -386,11 +386,11 @@ type roleDefinitionJSON struct {
 }
 
 type roleDefinitionProperties struct {
-	AssignableScopes []string           `json:"assignableScopes"`
-	Description      string             `json:"description"`
-	Permissions      []permissionJSON   `json:"permissions"`
-	RoleName         string             `json:"roleName"`
-	Type             string             `json:"type"`
+	AssignableScopes []string         `json:"assignableScopes"`
+	Description      string           `json:"description"`
+	Permissions      []permissionJSON `json:"permissions"`
+	RoleName         string           `json:"roleName"`
+	Type             string           `json:"type"`
 }
 
 type permissionJSON struct {

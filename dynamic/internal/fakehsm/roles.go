@@ -25,7 +25,9 @@ const (
 const roleDefinitionPrefix = "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/"
 
 // RoleDefinitionID returns the role definition ID a role assignment carries for a role GUID.
-func RoleDefinitionID(roleGUID string) string { return roleDefinitionPrefix + strings.ToLower(roleGUID) }
+func RoleDefinitionID(roleGUID string) string {
+	return roleDefinitionPrefix + strings.ToLower(roleGUID)
+}
 
 // Data actions; the built-in roles below grant them.
 const (

@@ -55,10 +55,12 @@ const (
 
 // Management-plane (ARM) routes.
 const (
-	RouteGetManagedHSM      = "GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/managedHSMs/{name}"
-	RouteUpdateManagedHSM   = "PATCH /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/managedHSMs/{name}"
-	RouteARMOperationStatus = "GET /subscriptions/{sub}/providers/Microsoft.KeyVault/locations/{loc}/operationStatuses/{id}"
-	RouteARMOperationResult = "GET /subscriptions/{sub}/providers/Microsoft.KeyVault/locations/{loc}/operationResults/{id}"
+	armHsm                  = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/managedHSMs/{name}"
+	armLocation             = "/subscriptions/{sub}/providers/Microsoft.KeyVault/locations/{loc}"
+	RouteGetManagedHSM      = "GET " + armHsm
+	RouteUpdateManagedHSM   = "PATCH " + armHsm
+	RouteARMOperationStatus = "GET " + armLocation + "/operationStatuses/{id}"
+	RouteARMOperationResult = "GET " + armLocation + "/operationResults/{id}"
 )
 
 // KeyRoutes lists every route that touches keys, for assertions such as "no key call was made".
