@@ -98,13 +98,20 @@ func (s *Server) resourceLocked() managedHsmJSON {
 	if s.sd.activated {
 		status, message = ActivationActive, "Managed HSM is activated."
 	}
+	// While a PATCH runs, ARM shows the resource Updating; clients read a terminal state in a 202 body as done.
+	provisioning := "Succeeded"
+	for _, op := range s.arm.operations {
+		if !op.done {
+			provisioning = "Updating"
+		}
+	}
 	return managedHsmJSON{
 		ID: s.ARMID(), Name: s.cfg.name, Type: "Microsoft.KeyVault/managedHSMs", Location: s.cfg.location,
 		Sku: map[string]string{"family": "B", "name": "Standard_B1"},
 		Properties: managedHsmProperties{
 			TenantID: s.cfg.tenant, InitialAdminObjectIDs: append([]string(nil), s.cfg.admins...),
 			HsmURI: s.base, EnableSoftDelete: true, SoftDeleteRetentionInDays: s.cfg.retentionDays,
-			ProvisioningState: "Succeeded", StatusMessage: message,
+			ProvisioningState: provisioning, StatusMessage: message,
 			PublicNetworkAccess: s.arm.network.PublicNetworkAccess,
 			NetworkACLs: map[string]string{"defaultAction": s.arm.network.DefaultAction,
 				"bypass": s.arm.network.Bypass},
@@ -191,7 +198,7 @@ func (s *Server) updateManagedHSM(c *call) *apiError {
 	query := "?api-version=" + c.r.URL.Query().Get("api-version")
 	c.w.Header().Set("Azure-AsyncOperation", opBase+"operationStatuses/"+id+query)
 	c.w.Header().Set("Location", opBase+"operationResults/"+id+query)
-	c.w.Header().Set("Retry-After", s.cfg.retryAfter)
+	s.paceLRO(c.w)
 	writeJSON(c.w, http.StatusAccepted, s.resourceLocked())
 	return nil
 }
@@ -207,7 +214,7 @@ func (s *Server) armOperationStatus(c *call) *apiError {
 	status := "InProgress"
 	if op.pollsLeft > 0 && !op.done {
 		op.pollsLeft--
-		c.w.Header().Set("Retry-After", s.cfg.retryAfter)
+		s.paceLRO(c.w)
 	} else {
 		if !op.done {
 			op.done = true
@@ -228,7 +235,7 @@ func (s *Server) armOperationResult(c *call) *apiError {
 		return newAPIError(http.StatusNotFound, CodeNotFound, "The operation "+c.name+" was not found.")
 	}
 	if !op.done {
-		c.w.Header().Set("Retry-After", s.cfg.retryAfter)
+		s.paceLRO(c.w)
 		c.w.WriteHeader(http.StatusAccepted)
 		return nil
 	}

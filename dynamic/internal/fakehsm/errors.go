@@ -53,12 +53,14 @@ const (
 	CodeMissingAPIVersion = "MissingApiVersionParameter"
 )
 
-// Inner error codes of the Key Vault network rules.
+// Inner error codes of the Key Vault network rules and key operations.
 const (
 	// InnerCodeForbiddenByConnection is the inner code when public network access is disabled.
 	InnerCodeForbiddenByConnection = "ForbiddenByConnection"
 	// InnerCodeForbiddenByFirewall is the inner code when the network ACL default action is Deny.
 	InnerCodeForbiddenByFirewall = "ForbiddenByFirewall"
+	// InnerCodeKeyOperationForbidden is the inner code when the key's key_ops do not list the operation.
+	InnerCodeKeyOperationForbidden = "KeyOperationForbidden"
 )
 
 // Messages of the real service reused by the fake.
@@ -75,10 +77,11 @@ const (
 		"performing this operation."
 )
 
-// serviceError is the error member of the Key Vault and ARM error envelope.
+// serviceError is the error member of the Key Vault and ARM error envelope. The service's inner errors carry
+// a code only, hence the omitted empty message.
 type serviceError struct {
 	Code       string        `json:"code"`
-	Message    string        `json:"message"`
+	Message    string        `json:"message,omitempty"`
 	InnerError *serviceError `json:"innererror,omitempty"`
 }
 

@@ -19,6 +19,9 @@ type Fault struct {
 	Times int
 	// RetryAfter is the Retry-After header value in seconds ("0" is allowed); "" sends no header.
 	RetryAfter string
+	// RetryAfterMs, when positive, sends the retry-after-ms header (milliseconds), which azcore's retry policy
+	// honours before Retry-After: throttling tests can then carry a hint without waiting whole seconds.
+	RetryAfterMs int
 	// Code and Message make the error body; empty values are derived from Status.
 	Code    string
 	Message string
@@ -47,6 +50,12 @@ func PoolCreationDisabled(route string, times int) Fault {
 func InternalError(route string, times int) Fault {
 	return Fault{Route: route, Status: http.StatusInternalServerError, Times: times, Code: CodeInternalServerError,
 		Message: "An unexpected error occurred while processing the request."}
+}
+
+// WithRetryAfterMs returns the fault with a retry-after-ms hint of ms milliseconds (see Fault.RetryAfterMs).
+func (f Fault) WithRetryAfterMs(ms int) Fault {
+	f.RetryAfterMs = ms
+	return f
 }
 
 // apiError is the answer the fault gives.

@@ -76,8 +76,10 @@ func (s *Server) keyOperation(c *call) *apiError {
 			err = newAPIError(http.StatusForbidden, CodeForbidden, fmt.Sprintf("Operation %s is not allowed on a "+
 				"disabled key.", spec.keyOp))
 		case !slices.Contains(v.ops, spec.keyOp):
+			// The service's answer: 403 Forbidden with inner code KeyOperationForbidden.
 			err = newAPIError(http.StatusForbidden, CodeForbidden, fmt.Sprintf("Operation %s is not permitted "+
-				"by the key's key_ops.", spec.keyOp))
+				"on this key.", spec.keyOp))
+			err.body.InnerError = &serviceError{Code: InnerCodeKeyOperationForbidden}
 		default:
 			priv, kid = v.priv, s.keyID(k.name, v.version)
 		}
@@ -111,11 +113,12 @@ func rsaOperation(priv *rsa.PrivateKey, alg string, in []byte, encrypt bool) ([]
 	var err error
 	switch {
 	case encrypt && hash == 0:
-		out, err = rsa.EncryptPKCS1v15(rand.Reader, &priv.PublicKey, in)
+		// RSA1_5 is deprecated in Go but still offered by the service, so the fake answers it too.
+		out, err = rsa.EncryptPKCS1v15(rand.Reader, &priv.PublicKey, in) //nolint:staticcheck // see above
 	case encrypt:
 		out, err = rsa.EncryptOAEP(newHash(hash), rand.Reader, &priv.PublicKey, in, nil)
 	case hash == 0:
-		out, err = rsa.DecryptPKCS1v15(rand.Reader, priv, in)
+		out, err = rsa.DecryptPKCS1v15(rand.Reader, priv, in) //nolint:staticcheck // RSA1_5, as above
 	default:
 		out, err = rsa.DecryptOAEP(newHash(hash), rand.Reader, priv, in, nil)
 	}

@@ -162,7 +162,8 @@ func covers(scope, target string) bool {
 // parseRoleDefinitionID returns the role GUID of a role definition ID, with or without a leading slash.
 func parseRoleDefinitionID(id string) (string, bool) {
 	id = strings.TrimPrefix(id, "/")
-	if len(id) <= len(roleDefinitionPrefix) || !strings.EqualFold(id[:len(roleDefinitionPrefix)], roleDefinitionPrefix) {
+	n := len(roleDefinitionPrefix)
+	if len(id) <= n || !strings.EqualFold(id[:n], roleDefinitionPrefix) {
 		return "", false
 	}
 	guid := id[len(roleDefinitionPrefix):]

@@ -135,7 +135,8 @@ func matchRoute(c *call) (routeEntry, bool) {
 		return matchARM(c, segs)
 	}
 	for i, s := range segs {
-		if strings.EqualFold(s, "providers") && i+1 < len(segs) && strings.EqualFold(segs[i+1], "Microsoft.Authorization") {
+		if strings.EqualFold(s, "providers") && i+1 < len(segs) &&
+			strings.EqualFold(segs[i+1], "Microsoft.Authorization") {
 			c.scope = "/" + strings.Join(segs[:i], "/")
 			return matchRBAC(c, method, segs[i+2:])
 		}

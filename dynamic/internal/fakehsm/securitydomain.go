@@ -114,7 +114,7 @@ func (s *Server) downloadSecurityDomain(c *call) *apiError {
 	s.mu.Unlock()
 
 	c.w.Header().Set("Azure-AsyncOperation", s.asyncOperationURL(c.r, "securitydomain/download/pending"))
-	c.w.Header().Set("Retry-After", s.cfg.retryAfter)
+	s.paceLRO(c.w)
 	c.w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	c.w.WriteHeader(http.StatusAccepted)
 	_, _ = c.w.Write(envelope)
@@ -135,8 +135,16 @@ func (s *Server) downloadPending(c *call) *apiError {
 	if err != nil {
 		return err
 	}
+	s.pacePending(c, st)
 	writeJSON(c.w, http.StatusOK, st)
 	return nil
+}
+
+// pacePending tells the client when to poll again while an operation is still in progress.
+func (s *Server) pacePending(c *call, st operationStatus) {
+	if st.Status == StatusInProgress {
+		s.paceLRO(c.w)
+	}
 }
 
 // pollLocked advances a pending operation by one poll.
@@ -163,13 +171,17 @@ func (s *Server) transferKey(c *call) *apiError {
 	if err != nil {
 		return newAPIError(http.StatusInternalServerError, CodeInternalServerError, err.Error())
 	}
-	body, err := securitydomain.TransferKeyResponse(kp.Cert)
+	jwk, err := securitydomain.CertificateJWK(kp.Cert)
 	if err != nil {
 		return newAPIError(http.StatusInternalServerError, CodeInternalServerError, err.Error())
 	}
-	c.w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	c.w.WriteHeader(http.StatusOK)
-	_, _ = c.w.Write(body)
+	// API 7.5 (TransferKey) gives transfer_key as a JWK object; only older services sent it as a JSON string.
+	jwk.Kid = s.base + "securitydomain/transferkey"
+	jwk.KeyOps = []string{"encrypt"}
+	writeJSON(c.w, http.StatusOK, struct {
+		KeyFormat   string              `json:"key_format"`
+		TransferKey *securitydomain.JWK `json:"transfer_key"`
+	}{KeyFormat: "jwk", TransferKey: jwk})
 	return nil
 }
 
@@ -244,7 +256,7 @@ func (s *Server) uploadSecurityDomain(c *call) *apiError {
 	s.mu.Unlock()
 
 	c.w.Header().Set("Azure-AsyncOperation", s.asyncOperationURL(c.r, "securitydomain/upload/pending"))
-	c.w.Header().Set("Retry-After", s.cfg.retryAfter)
+	s.paceLRO(c.w)
 	writeJSON(c.w, http.StatusAccepted, operationStatus{Status: StatusInProgress})
 	return nil
 }
@@ -263,6 +275,7 @@ func (s *Server) uploadPending(c *call) *apiError {
 	if err != nil {
 		return err
 	}
+	s.pacePending(c, st)
 	writeJSON(c.w, http.StatusOK, st)
 	return nil
 }

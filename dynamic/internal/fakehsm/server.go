@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,11 +37,16 @@ const (
 // "true"; PrivateClient sets it. Network rules that refuse public traffic let such requests through.
 const PrivateEndpointHeader = "X-Fakehsm-Private-Endpoint"
 
+// HeaderRetryAfterMs is the millisecond retry hint azcore reads before Retry-After (see WithRetryAfterMs and
+// Fault.RetryAfterMs).
+const HeaderRetryAfterMs = "Retry-After-Ms"
+
 // config is what the options set.
 type config struct {
 	tenant                string
 	admins                []string
 	retryAfter            string
+	retryAfterMs          int
 	pendingPolls          int
 	knownPrincipals       map[string]bool
 	propagationAttempts   int
@@ -73,6 +79,11 @@ func WithAdministrators(principalIDs ...string) Option {
 // WithRetryAfter sets the Retry-After header (seconds) of the security domain and ARM long-running
 // operations. The default is "0" so clients poll at once.
 func WithRetryAfter(seconds string) Option { return func(c *config) { c.retryAfter = seconds } }
+
+// WithRetryAfterMs adds a retry-after-ms header (milliseconds) wherever the security domain and ARM long-running
+// operations send Retry-After. azcore's pollers and retry policy prefer it to Retry-After, so a test can make
+// a client honour a service hint without waiting whole seconds. The default, 0, sends no such header.
+func WithRetryAfterMs(ms int) Option { return func(c *config) { c.retryAfterMs = max(ms, 0) } }
 
 // WithPendingPolls sets how many polls of a security domain download or upload answer InProgress before
 // the operation reports Success. The default is 1.
@@ -305,6 +316,9 @@ func (s *Server) precheck(c *call, entry routeEntry, matched, isARM bool) *apiEr
 		if f.RetryAfter != "" {
 			c.w.Header().Set("Retry-After", f.RetryAfter)
 		}
+		if f.RetryAfterMs > 0 {
+			c.w.Header().Set(HeaderRetryAfterMs, strconv.Itoa(f.RetryAfterMs))
+		}
 		return f.apiError()
 	}
 	if isARM {
@@ -343,6 +357,14 @@ func (s *Server) Items() []securitydomain.Item {
 		out[i] = securitydomain.Item{Tag: it.Tag, Plaintext: append([]byte(nil), it.Plaintext...)}
 	}
 	return out
+}
+
+// paceLRO sets the poll-again hints of a long-running answer: Retry-After, and retry-after-ms when configured.
+func (s *Server) paceLRO(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", s.cfg.retryAfter)
+	if s.cfg.retryAfterMs > 0 {
+		w.Header().Set(HeaderRetryAfterMs, strconv.Itoa(s.cfg.retryAfterMs))
+	}
 }
 
 // asyncOperationURL is the Azure-AsyncOperation URL of a data-plane operation, keeping the api-version.
