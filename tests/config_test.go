@@ -76,7 +76,7 @@ func TestTwoInstancesOfEachComponentDoNotCollide(t *testing.T) {
 			hsm, err := components.NewManagedHsm(ctx, "hsm-"+name, &components.ManagedHsmArgs{
 				ResourceGroupName: nw.ResourceGroupName, Location: "eastus", Name: "hsm-" + name,
 				TenantID: mockcloud.TenantID, DeployerObjectID: mockcloud.DeployerObjectID,
-				DeployerRole: "Managed HSM Crypto Officer", DeployerRoleScope: "/keys", Sku: "Standard_B1",
+				DeployerRole: "Managed HSM Crypto User", DeployerRoleScope: "/keys", Sku: "Standard_B1",
 				SoftDeleteRetentionDays: 7, VnetID: nw.VnetID, PrivateEndpointSubnetID: nw.PrivateEndpointSubnetID,
 				DNSSuffix:      "managedhsm.azure.net",
 				SecurityDomain: components.SecurityDomainSpec{CertificateCount: 3, Quorum: 2, OutputPath: "sd.json"},

@@ -143,7 +143,7 @@ func TestGuideValues(t *testing.T) {
 
 	t.Run("roles", func(t *testing.T) {
 		deployer := r.get(t, "hsm-deployer-crypto-role")
-		assert.Equal(t, hsmrbac.CryptoOfficer, str(in(deployer, "role")))
+		assert.Equal(t, hsmrbac.CryptoUser, str(in(deployer, "role")))
 		assert.Equal(t, "/keys", str(in(deployer, "scope")))
 		assert.Equal(t, mockcloud.DeployerObjectID, str(in(deployer, "principalId")))
 		sp := r.get(t, "service-principal-hsm-role")

@@ -11,6 +11,7 @@ import (
 
 // Built-in Managed HSM local roles. The IDs are the role definition names Azure publishes for every HSM.
 const (
+	Administrator               = "Managed HSM Administrator"
 	CryptoUser                  = "Managed HSM Crypto User"
 	CryptoOfficer               = "Managed HSM Crypto Officer"
 	CryptoServiceEncryptionUser = "Managed HSM Crypto Service Encryption User"
@@ -18,6 +19,7 @@ const (
 )
 
 var roleIDs = map[string]string{
+	Administrator:               "a290e904-7015-4bba-90c8-60543313cdb4",
 	CryptoUser:                  "21dbd100-6940-42c2-9190-5d6cb909625b",
 	CryptoOfficer:               "515eb02d-2335-4d2d-92f2-b1cbdf9c3778",
 	CryptoServiceEncryptionUser: "33413926-3206-4cdd-b39a-83574fe37a17",
@@ -28,6 +30,25 @@ var (
 	guidPattern    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	keyNamePattern = regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
 )
+
+// keyCreators are the built-in roles whose data actions include creating keys. Administrator and Crypto
+// Officer do not: Microsoft's role table gives Crypto Officer role management, purge, recover and export only.
+var keyCreators = map[string]bool{roleIDs[CryptoUser]: true}
+
+// CreatesKeys reports whether role, a built-in role name or GUID, may create keys. known is false for a GUID
+// that names no built-in role (a custom role), whose data actions this package cannot see.
+func CreatesKeys(role string) (creates, known bool) {
+	id, err := RoleID(role)
+	if err != nil {
+		return false, false
+	}
+	for _, builtin := range roleIDs {
+		if builtin == id {
+			return keyCreators[id], true
+		}
+	}
+	return false, false
+}
 
 // IsGUID reports whether s is a GUID in its canonical 8-4-4-4-12 form.
 func IsGUID(s string) bool { return guidPattern.MatchString(s) }

@@ -82,8 +82,8 @@ type Hsm struct {
 	// DeployerObjectID is the object ID of the identity running `pulumi up`. Default: read from the
 	// credentials; set it where the credentials do not carry one.
 	DeployerObjectID string `json:"deployerObjectId"`
-	// DeployerRole is the local role granted to the deployer so it can create the key (the Administrator role
-	// cannot). Default "Managed HSM Crypto Officer".
+	// DeployerRole is the local role granted to the deployer so it can create the key (neither Administrator
+	// nor Crypto Officer can). Default "Managed HSM Crypto User".
 	DeployerRole string `json:"deployerRole"`
 	// DeployerRoleScope of that role. Default "/keys".
 	DeployerRoleScope string `json:"deployerRoleScope"`
@@ -237,7 +237,7 @@ func Defaults() Config {
 			SoftDeleteRetentionDays: 7,
 			PurgeProtection:         true,
 			Administrators:          []string{},
-			DeployerRole:            "Managed HSM Crypto Officer",
+			DeployerRole:            "Managed HSM Crypto User",
 			DeployerRoleScope:       "/keys",
 			Protect:                 true,
 			DNSSuffix:               "managedhsm.azure.net",

@@ -172,6 +172,10 @@ func (c Config) validateHsm(p *Problems) {
 		p.add(key("deployerObjectId"), "must be an Entra object ID (a GUID)")
 	}
 	checkRole(p, key("deployerRole"), h.DeployerRole)
+	if creates, known := hsmrbac.CreatesKeys(h.DeployerRole); known && !creates {
+		p.add(key("deployerRole"), "%s cannot create keys, and the deployer creates the key: use %s (Crypto "+
+			"Officer has role management, purge, recover and export only)", h.DeployerRole, hsmrbac.CryptoUser)
+	}
 	checkScope(p, key("deployerRoleScope"), h.DeployerRoleScope)
 	checkFQDN(p, key("dnsSuffix"), h.DNSSuffix)
 
