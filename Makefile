@@ -4,7 +4,9 @@ STACK ?= dev
 STATE_DIR ?= $(CURDIR)/.pulumi-state
 export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 PLUGIN_PKG := ./dynamic/cmd/pulumi-resource-odaa
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The engine wants a semantic version; the commit goes into its build metadata.
+VERSION ?= 0.1.0+$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X github.com/odaa-platform/adbs-hsm/dynamic/hsm.version=$(VERSION)
 
 .PHONY: test lint plugin stack up preview
 
@@ -14,14 +16,11 @@ test:
 lint:
 	go tool golangci-lint run ./...
 
-# The provider plugin serves the odaa resources; Pulumi.yaml points the engine at ./bin.
+# The provider plugin serves the odaa resources; Pulumi.yaml points the engine at ./bin. odaa-sd is the offline
+# security-domain tool (quorum proof).
 plugin:
-	@if [ ! -d $(PLUGIN_PKG) ]; then \
-		echo "make plugin: $(PLUGIN_PKG) does not exist yet; the odaa resources are declared but not implemented" \
-		     "(see the README's Status section), so a real deployment cannot run." >&2; \
-		exit 1; \
-	fi
-	go build -ldflags "-X main.version=$(VERSION)" -o bin/pulumi-resource-odaa $(PLUGIN_PKG)
+	go build -ldflags "$(LDFLAGS)" -o bin/pulumi-resource-odaa $(PLUGIN_PKG)
+	go build -ldflags "$(LDFLAGS)" -o bin/odaa-sd ./dynamic/cmd/odaa-sd
 
 # Creates the stack in the local backend; secrets are encrypted with PULUMI_CONFIG_PASSPHRASE.
 stack:

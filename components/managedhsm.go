@@ -35,7 +35,7 @@ type ManagedHsmArgs struct {
 	DeployerObjectID string
 	// Administrators are further initial administrators (object IDs). Optional.
 	Administrators []string
-	// DeployerRole and DeployerRoleScope, such as "Managed HSM Crypto Officer" at "/keys". Required.
+	// DeployerRole and DeployerRoleScope, such as "Managed HSM Crypto User" at "/keys". Required.
 	DeployerRole      string
 	DeployerRoleScope string
 	// Sku such as "Standard_B1". Required.
@@ -147,6 +147,7 @@ func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 	}
 	sd, err := odaa.NewSecurityDomain(ctx, name+"-security-domain", &odaa.SecurityDomainArgs{
 		HsmURI:           hsmURI,
+		HsmResourceID:    hsm.ID().ToStringOutput(),
 		Certificates:     pulumi.ToStringArray(args.SecurityDomain.Certificates),
 		CertificateCount: pulumi.Int(args.SecurityDomain.CertificateCount),
 		KeyDirectory:     pulumi.String(args.SecurityDomain.KeyDirectory),

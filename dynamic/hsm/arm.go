@@ -3,6 +3,7 @@ package hsm
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -40,7 +41,7 @@ func (c *ManagementClient) hsms(id *arm.ResourceID) (*armkeyvault.ManagedHsmsCli
 
 // Get reads the HSM named by its ARM ID.
 func (c *ManagementClient) Get(ctx context.Context, resourceID string) (Resource, error) {
-	id, err := parseHsmID(resourceID)
+	id, err := ParseHsmID(resourceID)
 	if err != nil {
 		return Resource{}, err
 	}
@@ -56,10 +57,10 @@ func (c *ManagementClient) Get(ctx context.Context, resourceID string) (Resource
 }
 
 // SetNetwork changes public network access and the network rules' default action and bypass, in place (PATCH),
-// and waits for the change to finish.
-func (c *ManagementClient) SetNetwork(ctx context.Context, resourceID, access, defaultAction,
-	bypass string) (Resource, error) {
-	id, err := parseHsmID(resourceID)
+// and waits for the change to finish, polling as w says at the pace the service's Retry-After sets.
+func (c *ManagementClient) SetNetwork(ctx context.Context, resourceID, access, defaultAction, bypass string,
+	w Wait) (Resource, error) {
+	id, err := ParseHsmID(resourceID)
 	if err != nil {
 		return Resource{}, err
 	}
@@ -78,14 +79,28 @@ func (c *ManagementClient) SetNetwork(ctx context.Context, resourceID, access, d
 	if err != nil {
 		return Resource{}, fmt.Errorf("updating network access of managed HSM %s: %w", id.Name, err)
 	}
-	resp, err := poller.PollUntilDone(ctx, nil)
+	err = w.Poll(ctx, func(ctx context.Context) (bool, time.Duration, error) {
+		if poller.Done() {
+			return true, 0, nil
+		}
+		resp, err := poller.Poll(ctx)
+		if err != nil {
+			return false, 0, err
+		}
+		return poller.Done(), retryAfter(resp), nil
+	})
 	if err != nil {
-		return Resource{}, fmt.Errorf("waiting for network access of managed HSM %s: %w", id.Name, err)
+		return Resource{}, fmt.Errorf("changing network access of managed HSM %s: %w", id.Name, err)
+	}
+	resp, err := poller.Result(ctx)
+	if err != nil {
+		return Resource{}, fmt.Errorf("changing network access of managed HSM %s: %w", id.Name, err)
 	}
 	return resourceOf(resp.ManagedHsm), nil
 }
 
-func parseHsmID(resourceID string) (*arm.ResourceID, error) {
+// ParseHsmID parses the ARM ID of a managed HSM, refusing IDs of other resource types.
+func ParseHsmID(resourceID string) (*arm.ResourceID, error) {
 	id, err := arm.ParseResourceID(resourceID)
 	if err != nil {
 		return nil, fmt.Errorf("managed HSM ID %q: %w", resourceID, err)

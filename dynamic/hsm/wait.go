@@ -34,6 +34,10 @@ func (w Wait) Poll(ctx context.Context, check func(context.Context) (done bool, 
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		done, hint, err := check(ctx)
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("%s did not finish within its %s timeout after %d polls: %w", w.What, w.Timeout,
+				attempt, err)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", w.What, err)
 		}

@@ -27,7 +27,7 @@ import (
 
 // testEnv is one provider under test, talking to one fake HSM as one principal.
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	fake   *fakehsm.Server
 	server integration.Server
 	logs   *logCapture
@@ -37,13 +37,17 @@ type testEnv struct {
 }
 
 // newTestEnv serves a provider whose Azure calls reach fake as principal.
-func newTestEnv(t *testing.T, fake *fakehsm.Server, principal string) *testEnv {
+func newTestEnv(t testing.TB, fake *fakehsm.Server, principal string) *testEnv {
+	t.Helper()
+	return newTestEnvWith(t, fake, Options{Credential: fake.Credential(principal), HSM: fakeClientOptions(fake)})
+}
+
+// newTestEnvWith serves a provider built from opts; unless opts sets its own, sleeps are recorded, not slept.
+func newTestEnvWith(t testing.TB, fake *fakehsm.Server, opts Options) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, fake: fake, logs: captureLogs(t)}
-	opts := Options{
-		Credential: fake.Credential(principal),
-		HSM:        fakeClientOptions(fake),
-		sleep:      e.sleep,
+	if opts.sleep == nil {
+		opts.sleep = e.sleep
 	}
 	prov, err := New(opts)
 	if err != nil {
@@ -70,7 +74,8 @@ func fakeClientOptions(fake *fakehsm.Server) hsm.Options {
 					cloud.ResourceManager: {Endpoint: fake.ARMEndpoint(), Audience: "https://management.azure.com"},
 				},
 			},
-			Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: time.Millisecond, MaxRetryDelay: 50 * time.Millisecond},
+			Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: time.Millisecond,
+				MaxRetryDelay: 50 * time.Millisecond},
 		},
 		DisableChallengeResourceVerification: true,
 	}
@@ -158,7 +163,7 @@ type logCapture struct {
 	lines []logLine
 }
 
-func captureLogs(t *testing.T) *logCapture {
+func captureLogs(t testing.TB) *logCapture {
 	c := &logCapture{}
 	old := slog.Default()
 	slog.SetDefault(slog.New(c))

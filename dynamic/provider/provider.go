@@ -34,6 +34,8 @@ type Options struct {
 type Timeouts struct {
 	// Activation bounds the wait from a security-domain download to an active HSM. Default 30 minutes.
 	Activation time.Duration
+	// Network bounds the wait for an HSM's network settings to change. Default 30 minutes.
+	Network time.Duration
 	// Propagation bounds the retries while Entra ID and RBAC catch up with a new principal or role.
 	// Default 5 minutes.
 	Propagation time.Duration
@@ -67,6 +69,13 @@ func (e *env) credential() (azcore.TokenCredential, error) {
 func (e *env) activationTimeout() time.Duration {
 	if e.opts.Timeouts.Activation > 0 {
 		return e.opts.Timeouts.Activation
+	}
+	return 30 * time.Minute
+}
+
+func (e *env) networkTimeout() time.Duration {
+	if e.opts.Timeouts.Network > 0 {
+		return e.opts.Timeouts.Network
 	}
 	return 30 * time.Minute
 }
@@ -110,11 +119,14 @@ func New(opts Options) (p.Provider, error) {
 	e := &env{opts: opts}
 	return infer.NewProviderBuilder().
 		WithDisplayName("ODAA Managed HSM and Autonomous Database steps").
-		WithDescription("Managed HSM data plane and Oracle Autonomous Database steps that no published " +
+		WithDescription("Managed HSM data plane and Oracle Autonomous Database steps that no published "+
 			"provider performs.").
 		WithNamespace("odaa").
 		WithResources(
 			infer.Resource(&SecurityDomain{env: e}),
+			infer.Resource(&NetworkLock{env: e}),
+			infer.Resource(&RoleAssignment{env: e}),
+			infer.Resource(&Key{env: e}),
 		).
 		Build()
 }

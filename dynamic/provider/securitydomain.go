@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,10 +37,13 @@ type SecurityDomainArgs struct {
 // SecurityDomainState is what the engine stores.
 type SecurityDomainState struct {
 	SecurityDomainArgs
-	ActivationStatus   string   `pulumi:"activationStatus"`
-	SecurityDomainPath string   `pulumi:"securityDomainPath"`
-	SecurityDomainJSON string   `pulumi:"securityDomain" provider:"secret"`
-	PrivateKeys        []string `pulumi:"privateKeys" provider:"secret"`
+	ActivationStatus   string `pulumi:"activationStatus"`
+	SecurityDomainPath string `pulumi:"securityDomainPath"`
+	SecurityDomainJSON string `pulumi:"securityDomain" provider:"secret"`
+	// WrappingCertificates are the certificates the shares are wrapped to (PEM), given or generated.
+	WrappingCertificates []string `pulumi:"wrappingCertificates"`
+	// PrivateKeys are the generated private keys (PEM); empty when certificates were given.
+	PrivateKeys []string `pulumi:"privateKeys" provider:"secret"`
 	// QuorumProof summarises the proof run after the download, empty when no private keys were at hand.
 	QuorumProof string `pulumi:"quorumProof"`
 }
@@ -48,6 +52,13 @@ type SecurityDomainState struct {
 func (r *SecurityDomain) Annotate(a infer.Annotator) {
 	a.SetToken("hsm", "SecurityDomain")
 	a.Describe(r, "The security domain of a Managed HSM, whose download activates the HSM.")
+}
+
+// WireDependencies marks the domain and the private keys secret whatever the inputs are.
+func (r *SecurityDomain) WireDependencies(f infer.FieldSelector, _ *SecurityDomainArgs,
+	state *SecurityDomainState) {
+	f.OutputField(&state.SecurityDomainJSON).AlwaysSecret()
+	f.OutputField(&state.PrivateKeys).AlwaysSecret()
 }
 
 // Check validates the inputs before anything runs, so that preview already reports them.
@@ -86,8 +97,9 @@ func (r *SecurityDomain) Check(ctx context.Context, req infer.CheckRequest) (
 func (r *SecurityDomain) Create(ctx context.Context, req infer.CreateRequest[SecurityDomainArgs]) (
 	infer.CreateResponse[SecurityDomainState], error) {
 	in := req.Inputs
+	name := hsmNameOf(in)
 	state := SecurityDomainState{SecurityDomainArgs: in, SecurityDomainPath: in.OutputPath}
-	resp := infer.CreateResponse[SecurityDomainState]{ID: hsmNameOf(in.HsmURI) + "-security-domain", Output: state}
+	resp := infer.CreateResponse[SecurityDomainState]{ID: name + "-security-domain", Output: state}
 	if req.DryRun {
 		return resp, nil
 	}
@@ -96,7 +108,6 @@ func (r *SecurityDomain) Create(ctx context.Context, req infer.CreateRequest[Sec
 	if err != nil {
 		return resp, err
 	}
-	name := hsmNameOf(in.HsmURI)
 
 	mgmt := hsm.NewManagementClient(cred, r.env.opts.HSM)
 	current, err := mgmt.Get(ctx, in.HsmResourceID)
@@ -104,6 +115,7 @@ func (r *SecurityDomain) Create(ctx context.Context, req infer.CreateRequest[Sec
 		return resp, err
 	}
 	if current.Active() {
+		// A download happens once per HSM; a second one is refused. What the first wrote is all there is.
 		log.Warningf("managed HSM %s is already active: nothing downloaded; its security domain is wherever the "+
 			"first activation put it", name)
 		resp.Output.ActivationStatus = current.ActivationStatus
@@ -114,7 +126,7 @@ func (r *SecurityDomain) Create(ctx context.Context, req infer.CreateRequest[Sec
 	if err != nil {
 		return resp, err
 	}
-	resp.Output.Certificates = pemsOf(certs)
+	resp.Output.WrappingCertificates = pemsOf(certs)
 	for _, k := range keys {
 		resp.Output.PrivateKeys = append(resp.Output.PrivateKeys, string(k.keyPEM))
 	}
@@ -129,7 +141,7 @@ func (r *SecurityDomain) Create(ctx context.Context, req infer.CreateRequest[Sec
 	log.InfoStatusf("downloading the security domain of %s (quorum %d of %d)", name, in.Quorum, len(certs))
 	raw, status, err := client.Download(ctx, body)
 	if err != nil {
-		return resp, fmt.Errorf("activating managed HSM %s: %w", name, err)
+		return resp, fmt.Errorf("activating managed HSM %s: %w", name, hsm.Explain(err, name))
 	}
 	domain, err := securitydomain.Parse(raw)
 	if err != nil {
@@ -156,6 +168,9 @@ func (r *SecurityDomain) Create(ctx context.Context, req infer.CreateRequest[Sec
 			resp.Output.QuorumProof = proof.String()
 			log.Infof("security domain of %s: %s", name, proof)
 		}
+	} else {
+		log.Infof("security domain of %s is wrapped to the certificates given; its key holders prove the "+
+			"quorum with `odaa-sd prove --domain %s --key <key file> ...`", name, in.OutputPath)
 	}
 
 	if err := r.awaitActivation(ctx, client, mgmt, in.HsmResourceID, name, status.RetryAfter); err != nil {
@@ -202,13 +217,15 @@ func (r *SecurityDomain) awaitActivation(ctx context.Context, client *hsm.Securi
 // Read reports the HSM's activation as Azure sees it.
 func (r *SecurityDomain) Read(ctx context.Context, req infer.ReadRequest[SecurityDomainArgs, SecurityDomainState]) (
 	infer.ReadResponse[SecurityDomainArgs, SecurityDomainState], error) {
-	resp := infer.ReadResponse[SecurityDomainArgs, SecurityDomainState]{ID: req.ID, Inputs: req.Inputs,
-		State: req.State}
+	resp := infer.ReadResponse[SecurityDomainArgs, SecurityDomainState](req)
 	cred, err := r.env.credential()
 	if err != nil {
 		return resp, err
 	}
 	current, err := hsm.NewManagementClient(cred, r.env.opts.HSM).Get(ctx, req.State.HsmResourceID)
+	if hsm.IsNotFound(err) {
+		return infer.ReadResponse[SecurityDomainArgs, SecurityDomainState]{}, nil
+	}
 	if err != nil {
 		return resp, err
 	}
@@ -225,8 +242,66 @@ func (r *SecurityDomain) Read(ctx context.Context, req infer.ReadRequest[Securit
 func (r *SecurityDomain) Delete(ctx context.Context, req infer.DeleteRequest[SecurityDomainState]) (
 	infer.DeleteResponse, error) {
 	p.GetLogger(ctx).Warningf("managed HSM %s stays active: a security domain cannot be withdrawn; keep %s",
-		hsmNameOf(req.State.HsmURI), req.State.SecurityDomainPath)
+		hsmNameOf(req.State.SecurityDomainArgs), req.State.SecurityDomainPath)
 	return infer.DeleteResponse{}, nil
+}
+
+// Diff replaces the resource only for another HSM. Wrapping settings change in place, where Update explains
+// why an active HSM cannot take them; a new output path is an update that copies the file.
+func (r *SecurityDomain) Diff(_ context.Context, req infer.DiffRequest[SecurityDomainArgs, SecurityDomainState]) (
+	p.DiffResponse, error) {
+	in, old := req.Inputs, req.State.SecurityDomainArgs
+	diff := map[string]p.PropertyDiff{}
+	mark := func(name string, changed bool, kind p.DiffKind) {
+		if changed {
+			diff[name] = p.PropertyDiff{Kind: kind, InputDiff: true}
+		}
+	}
+	mark("hsmUri", in.HsmURI != old.HsmURI, p.UpdateReplace)
+	mark("hsmResourceId", in.HsmResourceID != old.HsmResourceID, p.UpdateReplace)
+	mark("certificates", !slices.Equal(in.Certificates, old.Certificates), p.Update)
+	mark("certificateCount", in.CertificateCount != old.CertificateCount, p.Update)
+	mark("quorum", in.Quorum != old.Quorum, p.Update)
+	mark("keyDirectory", in.KeyDirectory != old.KeyDirectory, p.Update)
+	mark("outputPath", in.OutputPath != old.OutputPath, p.Update)
+	return p.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff}, nil
+}
+
+// Update refuses new wrapping settings, which an active HSM cannot take (its domain is downloaded once), and
+// writes the security domain kept in state to a new output path.
+func (r *SecurityDomain) Update(ctx context.Context,
+	req infer.UpdateRequest[SecurityDomainArgs, SecurityDomainState]) (infer.UpdateResponse[SecurityDomainState],
+	error) {
+	in, old := req.Inputs, req.State
+	resp := infer.UpdateResponse[SecurityDomainState]{Output: old}
+	name := hsmNameOf(in)
+	// Certificates given at creation are kept in state as given; generated ones are not inputs.
+	wrapping := in.Quorum != old.Quorum || len(in.Certificates) > 0 && !slices.Equal(in.Certificates,
+		old.Certificates) || len(in.Certificates) == 0 && in.CertificateCount != old.CertificateCount
+	if wrapping {
+		return resp, fmt.Errorf("managed HSM %s is active: its security domain was downloaded once, wrapped to "+
+			"%d certificates with quorum %d, and cannot be wrapped anew; restore it into a new HSM to change "+
+			"them, or set the settings back", name, len(old.WrappingCertificates), old.Quorum)
+	}
+	if req.DryRun {
+		resp.Output.SecurityDomainArgs = in
+		resp.Output.SecurityDomainPath = in.OutputPath
+		return resp, nil
+	}
+	if in.OutputPath != old.SecurityDomainPath {
+		if old.SecurityDomainJSON == "" {
+			return resp, fmt.Errorf("moving the security domain of %s to %s: the state holds no copy; move %s "+
+				"by hand", name, in.OutputPath, old.SecurityDomainPath)
+		}
+		if err := writeSecretFile(in.OutputPath, []byte(old.SecurityDomainJSON)); err != nil {
+			return resp, fmt.Errorf("moving the security domain of %s: %w", name, err)
+		}
+		p.GetLogger(ctx).Infof("security domain of %s written to %s; %s is left in place", name, in.OutputPath,
+			old.SecurityDomainPath)
+	}
+	resp.Output.SecurityDomainArgs = in
+	resp.Output.SecurityDomainPath = in.OutputPath
+	return resp, nil
 }
 
 type wrappingKey struct {
@@ -346,9 +421,11 @@ func pairsOf(keys []wrappingKey) []securitydomain.KeyPair {
 	return out
 }
 
-// hsmNameOf is the HSM's name, the first label of its URI's host, for messages and IDs.
-func hsmNameOf(uri string) string {
-	host := strings.TrimPrefix(strings.TrimPrefix(uri, "https://"), "http://")
-	host = strings.SplitN(host, "/", 2)[0]
-	return strings.SplitN(host, ".", 2)[0]
+// hsmNameOf is the HSM's name for messages and IDs: the last segment of its ARM ID.
+func hsmNameOf(in SecurityDomainArgs) string {
+	if id, err := hsm.ParseHsmID(in.HsmResourceID); err == nil {
+		return id.Name
+	}
+	host := strings.TrimPrefix(in.HsmURI, "https://")
+	return strings.SplitN(strings.SplitN(host, "/", 2)[0], ".", 2)[0]
 }

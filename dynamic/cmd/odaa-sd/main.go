@@ -1,0 +1,102 @@
+// Command odaa-sd works on Managed HSM security domains offline, with no Azure call:
+//
+//	odaa-sd prove --domain <file> --key <private key file> [--key ...]
+//
+// proves that the given private keys (at least the domain's quorum) recover the master secret and decrypt
+// every data item, and that one key fewer does not. A key file may hold the certificate too.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/odaa-platform/adbs-hsm/dynamic/securitydomain"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the command without its process: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "prove" {
+		_, _ = fmt.Fprintln(stderr, "usage: odaa-sd prove --domain <file> --key <private key file> [--key ...]")
+		return 2
+	}
+	if err := prove(args[1:], stdout, stderr); err != nil {
+		_, _ = fmt.Fprintf(stderr, "odaa-sd prove: %v\n", err)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")
+
+type files []string
+
+func (f *files) String() string     { return strings.Join(*f, ",") }
+func (f *files) Set(v string) error { *f = append(*f, v); return nil }
+
+func prove(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("prove", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	domainPath := fs.String("domain", "", "security domain file, as downloaded")
+	var keyPaths files
+	fs.Var(&keyPaths, "key", "private key file (PEM, PKCS#1 or PKCS#8), optionally with its certificate; repeat")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if *domainPath == "" || len(keyPaths) == 0 {
+		return fmt.Errorf("%w: --domain and at least one --key are required", errUsage)
+	}
+
+	data, err := os.ReadFile(*domainPath)
+	if err != nil {
+		return err
+	}
+	domain, err := securitydomain.Parse(data)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", *domainPath, err)
+	}
+	pairs := make([]securitydomain.KeyPair, 0, len(keyPaths))
+	for _, path := range keyPaths {
+		pair, err := readKeyPair(path)
+		if err != nil {
+			return err
+		}
+		pairs = append(pairs, pair)
+	}
+	proof, err := securitydomain.Prove(domain, pairs)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "security domain %s: %s\n", *domainPath, proof)
+	return err
+}
+
+// readKeyPair reads a private key and, when the file holds one, its certificate.
+func readKeyPair(path string) (securitydomain.KeyPair, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return securitydomain.KeyPair{}, err
+	}
+	if _, err := securitydomain.ParseCertificatePEM(data); err == nil {
+		pair, err := securitydomain.LoadKeyPair(data, data)
+		if err != nil {
+			return securitydomain.KeyPair{}, fmt.Errorf("%s: %w", path, err)
+		}
+		return pair, nil
+	}
+	key, err := securitydomain.ParsePrivateKeyPEM(data)
+	if err != nil {
+		return securitydomain.KeyPair{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return securitydomain.KeyPair{Key: key}, nil
+}

@@ -1,0 +1,27 @@
+// Command pulumi-resource-odaa is this project's Pulumi provider plugin: the Managed HSM data plane and the
+// Oracle steps that no published provider performs. The engine starts it from ./bin (see Pulumi.yaml).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	p "github.com/pulumi/pulumi-go-provider"
+
+	"github.com/odaa-platform/adbs-hsm/dynamic/provider"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=<semver>".
+var version = "0.0.0-dev"
+
+func main() {
+	prov, err := provider.New(provider.Options{})
+	if err == nil {
+		err = p.RunProvider(context.Background(), provider.Name, version, prov)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pulumi-resource-odaa: %v\n", err)
+		os.Exit(1)
+	}
+}
