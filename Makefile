@@ -24,6 +24,7 @@ plugin:
 
 # Creates the stack in the local backend; secrets are encrypted with PULUMI_CONFIG_PASSPHRASE.
 stack:
+	@command -v pulumi >/dev/null || { echo "the Pulumi CLI is not on PATH: install it (v3.277.0) first" >&2; exit 1; }
 	@test -n "$$PULUMI_CONFIG_PASSPHRASE" || { echo "set PULUMI_CONFIG_PASSPHRASE first" >&2; exit 1; }
 	mkdir -p $(STATE_DIR)
 	pulumi stack select --create --secrets-provider passphrase $(STACK)

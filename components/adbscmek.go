@@ -80,7 +80,7 @@ func NewAdbsCmek(ctx *pulumi.Context, name string, args *AdbsCmekArgs,
 	}
 	comp := &AdbsCmek{}
 	if err := ctx.RegisterComponentResource(AdbsCmekType, name, comp, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registering key switch of database component %s: %w", name, err)
 	}
 	parent := pulumi.Parent(comp)
 	conn := odaa.Connection{

@@ -79,7 +79,7 @@ func NewAutonomousDatabase(ctx *pulumi.Context, name string, args *AutonomousDat
 	}
 	comp := &AutonomousDatabase{Name: args.Name}
 	if err := ctx.RegisterComponentResource(AutonomousDatabaseType, name, comp, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registering autonomous database component %s: %w", name, err)
 	}
 
 	// azure-native updates by PUT, which this service has answered with "a database with the same name
@@ -184,5 +184,6 @@ func adminConnectString(name string, mtls bool, m map[string]any) (string, error
 	if v, _ := cs["high"].(string); v != "" {
 		return v, nil
 	}
-	return "", fmt.Errorf("autonomous database %s reported no connection string for its high service", name)
+	return "", fmt.Errorf("the connection string of autonomous database %s for its high service came back "+
+		"empty from the provider; nothing is built from an empty value", name)
 }

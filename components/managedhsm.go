@@ -105,8 +105,7 @@ type ManagedHsm struct {
 	// DataPlane are the data plane resources that must exist before public access closes.
 	DataPlane []pulumi.Resource
 
-	runnerInsideVnet bool
-	resourceName     string
+	resourceName string
 }
 
 // NewManagedHsm creates the HSM and everything that makes it usable.
@@ -121,10 +120,10 @@ func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 	}
 	comp := &ManagedHsm{
 		Name: args.Name, Host: args.Name + "." + args.DNSSuffix, KeyName: args.Key.Name,
-		runnerInsideVnet: args.RunnerInsideVnet, resourceName: name,
+		resourceName: name,
 	}
 	if err := ctx.RegisterComponentResource(ManagedHsmType, name, comp, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registering managed HSM component %s: %w", name, err)
 	}
 	parent := pulumi.Parent(comp)
 
@@ -337,7 +336,7 @@ func activated(hsmName string, sd *odaa.SecurityDomain) pulumi.StringOutput {
 				"keys and role assignments until the security domain download completes", hsmName, status)
 		}
 		if uri == "" {
-			return "", fmt.Errorf("managed HSM %s reported no data plane URI", hsmName)
+			return "", fmt.Errorf("the data plane URI of managed HSM %s came back empty from the provider", hsmName)
 		}
 		// ARM reports the URI with a trailing slash; vault URIs and key IDs are built without one.
 		return strings.TrimSuffix(uri, "/"), nil
@@ -349,7 +348,8 @@ func privateEndpointIP(ctx *pulumi.Context, hsmName string, pe *network.PrivateE
 	resourceGroup pulumi.StringInput) pulumi.StringOutput {
 	nicID := pe.NetworkInterfaces.ApplyT(func(nics []network.NetworkInterfaceResponse) (string, error) {
 		if len(nics) == 0 || nics[0].Id == nil || *nics[0].Id == "" {
-			return "", fmt.Errorf("private endpoint pe-%s reported no network interface", hsmName)
+			return "", fmt.Errorf("the network interface of private endpoint pe-%s came back empty from the "+
+				"provider; nothing is built from an empty value", hsmName)
 		}
 		return *nics[0].Id, nil
 	}).(pulumi.StringOutput)
@@ -363,17 +363,16 @@ func privateEndpointIP(ctx *pulumi.Context, hsmName string, pe *network.PrivateE
 				return *ipc.PrivateIPAddress, nil
 			}
 		}
-		return "", fmt.Errorf("private endpoint pe-%s has no private IP address", hsmName)
+		return "", fmt.Errorf("the private IP of private endpoint pe-%s came back empty from the provider; "+
+			"nothing is built from an empty value", hsmName)
 	}).(pulumi.StringOutput)
 }
 
 // LockNetwork closes the HSM to public networks, in place, once the HSM's own data plane resources and those in
 // after exist; the lock is a child of the component, named from it. With the runner inside the VNet the HSM was
-// created closed: no lock is added and the result is nil.
+// created closed and the lock changes nothing, but it is declared all the same: switching runnerInsideVnet on
+// later must not delete the lock, whose deletion reopens public access.
 func (h *ManagedHsm) LockNetwork(ctx *pulumi.Context, after []pulumi.Resource) (*odaa.NetworkLock, error) {
-	if h.runnerInsideVnet {
-		return nil, nil //nolint:nilnil // "no lock needed" is not an error
-	}
 	deps := append(append([]pulumi.Resource{}, h.DataPlane...), after...)
 	lock, err := odaa.NewNetworkLock(ctx, h.resourceName+"-network-lock", &odaa.NetworkLockArgs{
 		HsmResourceID:       h.HsmID,

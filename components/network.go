@@ -48,7 +48,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	}
 	comp := &Network{}
 	if err := ctx.RegisterComponentResource(NetworkType, name, comp, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registering network component %s: %w", name, err)
 	}
 	parent := pulumi.Parent(comp)
 

@@ -58,7 +58,7 @@ func NewPrivateDnsPair(ctx *pulumi.Context, name string, args *PrivateDnsPairArg
 	}
 	comp := &PrivateDnsPair{}
 	if err := ctx.RegisterComponentResource(PrivateDnsPairType, name, comp, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registering OCI private DNS pair component %s: %w", name, err)
 	}
 	parent := pulumi.Parent(comp)
 

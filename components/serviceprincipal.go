@@ -60,7 +60,7 @@ func NewServicePrincipal(ctx *pulumi.Context, name string, args *ServicePrincipa
 	}
 	comp := &ServicePrincipal{}
 	if err := ctx.RegisterComponentResource(ServicePrincipalType, name, comp, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registering service principal component %s: %w", name, err)
 	}
 	parent := pulumi.Parent(comp)
 

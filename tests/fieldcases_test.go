@@ -102,7 +102,9 @@ func TestFieldCase3LockedTooEarly(t *testing.T) {
 		hsm := r.get(t, "hsm-hsm")
 		assert.Equal(t, "Disabled", str(in(hsm, "properties.publicNetworkAccess")))
 		assert.Equal(t, "Deny", str(in(hsm, "properties.networkAcls.defaultAction")))
-		assert.Empty(t, r.ofType(odaa.NetworkLockType))
+		// The lock stays declared, so that turning the setting on later never deletes it (which reopens access).
+		lock := r.get(t, "hsm-network-lock")
+		assert.Equal(t, "Disabled", str(in(lock, "publicNetworkAccess")))
 		assert.True(t, r.dependsOn("hsm-security-domain", "hsm-zone-group"), "activation goes through private DNS")
 		assert.True(t, r.dependsOn("hsm-security-domain", "hsm-zone-link"), "activation goes through private DNS")
 	})
@@ -272,6 +274,8 @@ func TestStackOutputs(t *testing.T) {
 	assert.Equal(t, mockcloud.PrivateEndpointIP, got["privateEndpointIp"])
 	assert.Regexp(t, `^\.secrets/hsm-odaa-demo-[0-9a-f]{6}-sd\.json$`, got["securityDomainPath"])
 	assert.NotEmpty(t, got["servicePrincipalClientId"])
+	assert.NotEmpty(t, got["servicePrincipalObjectId"])
+	assert.NotEqual(t, got["servicePrincipalClientId"], got["servicePrincipalObjectId"])
 	assert.Equal(t, mockcloud.TenantID, got["servicePrincipalTenantId"])
 	assert.NotEmpty(t, got["servicePrincipalSecretEndDate"])
 	dbs, _ := got["databases"].(map[string]any)
@@ -280,7 +284,9 @@ func TestStackOutputs(t *testing.T) {
 	assert.Regexp(t, `^ocid1\.autonomousdatabase\.`, db["ocid"])
 	assert.Equal(t, mockcloud.DatabaseIP, db["privateEndpointIp"])
 	cs, _ := db["connectionStrings"].(map[string]string)
-	assert.Contains(t, cs["high"], "(protocol=tcps)")
+	for _, service := range []string{"high", "medium", "low"} {
+		assert.Containsf(t, cs[service], "(protocol=tcps)", "the %s connection string", service)
+	}
 }
 
 // Field case 7, program side: the ACL principal is stored upper-case ('admin' fails with ORA-01435), and the

@@ -247,6 +247,7 @@ func TestOrdering(t *testing.T) {
 		{"hsm-network-lock", "hsm-deployer-crypto-role", "public access closes after role assignments"},
 		{"hsm-network-lock", "service-principal-hsm-role", "public access closes after role assignments"},
 		{"hsm-network-lock", "cmek-adbhsmdemo-key-role", "public access closes after role assignments"},
+		{"network-subnet-pe", "network-subnet-oracle", "Azure refuses concurrent subnet writes to one VNet"},
 		{"hsm-pe", "hsm-hsm", "the endpoint connects to the HSM"},
 		{"hsm-zone-group", "hsm-pe", "the group belongs to the endpoint"},
 		{"oci-dns-a-privatelink", "hsm-pe", "the record holds the endpoint's IP"},
@@ -286,6 +287,12 @@ func TestOrdering(t *testing.T) {
 	for _, reg := range r.regs {
 		assert.NotContainsf(t, reg.DependsOn, "hsm-network-lock", "%s must not wait for the lock", reg.Name)
 	}
+
+	// The lock waits directly for the HSM's own data plane, whatever the other edges are.
+	lock := r.get(t, "hsm-network-lock")
+	assert.Subset(t, lock.DependsOn, []string{"hsm-security-domain", "hsm-deployer-crypto-role", "hsm-key"})
+	// Subnets are separate resources; the VNet must not plan their removal on every update.
+	assert.Contains(t, r.get(t, "network-vnet").IgnoreChanges, "subnets")
 }
 
 func TestSecretsStaySecret(t *testing.T) {

@@ -164,8 +164,14 @@ func (c *SecurityDomainClient) do(ctx context.Context, method, path string, body
 	return resp, nil
 }
 
-// retryAfter reads a Retry-After header given in seconds.
+// retryAfter reads the service's hint for the next poll: retry-after-ms or x-ms-retry-after-ms in milliseconds,
+// which azcore's retry policy also prefers, else Retry-After in seconds.
 func retryAfter(resp *http.Response) time.Duration {
+	for _, h := range []string{"Retry-After-Ms", "X-Ms-Retry-After-Ms"} {
+		if ms, err := strconv.Atoi(resp.Header.Get(h)); err == nil && ms > 0 {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		return time.Duration(s) * time.Second
 	}

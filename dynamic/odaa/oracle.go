@@ -6,7 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-var errConnection = errors.New("Connection.ConnectString, User and Password are required")
+var errConnection = errors.New("connection: ConnectString, User and Password are required")
 
 func (c Connection) check() error {
 	if c.ConnectString == nil || c.User == nil || c.Password == nil {

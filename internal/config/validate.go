@@ -190,8 +190,12 @@ func (c Config) validateHsm(p *Problems) {
 			}
 		}
 	}
+	countKey := sdKey("certificateCount")
+	if len(sd.Certificates) > 0 {
+		countKey = sdKey("certificates")
+	}
 	if count < 3 || count > 10 {
-		p.add(sdKey("certificates"), "the security domain needs 3–10 certificates, not %d", count)
+		p.add(countKey, "the security domain needs 3–10 certificates, not %d", count)
 	}
 	if sd.Quorum < 2 || sd.Quorum > count {
 		p.add(sdKey("quorum"), "must be from 2 to the certificate count (%d), not %d", count, sd.Quorum)

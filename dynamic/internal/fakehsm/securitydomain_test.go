@@ -53,7 +53,7 @@ func TestSecurityDomainDownloadActivates(t *testing.T) {
 	assert.Equal(t, "15", answer.Header.Get(fakehsm.HeaderRetryAfterMs))
 	assert.Equal(t, fake.URL()+"securitydomain/download/pending?api-version=7.5",
 		answer.Header.Get("Azure-AsyncOperation"))
-	assert.Equal(t, 3*time.Second, st.RetryAfter, "our client reads the service's Retry-After")
+	assert.Equal(t, 15*time.Millisecond, st.RetryAfter, "our client prefers retry-after-ms, as azcore does")
 
 	file, err := securitydomain.Parse(data)
 	require.NoError(t, err)
@@ -75,7 +75,7 @@ func TestSecurityDomainDownloadActivates(t *testing.T) {
 		st, err := sd.DownloadStatus(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, fakehsm.StatusInProgress, st.State, "poll %d", poll)
-		assert.Equal(t, 3*time.Second, st.RetryAfter, "an in-progress poll says when to come back")
+		assert.Equal(t, 15*time.Millisecond, st.RetryAfter, "an in-progress poll says when to come back")
 		assert.False(t, fake.Activated())
 		status, _ := activationStatus(t, arm)
 		assert.Equal(t, armkeyvault.ActivationStatusNotActivated, status, "poll %d", poll)
