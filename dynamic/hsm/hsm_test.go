@@ -88,7 +88,7 @@ func TestExplainSaysWhatToDo(t *testing.T) {
 		}
 	}
 	plain := errors.New("other")
-	if Explain(plain, "hsm-x") != plain {
+	if got := Explain(plain, "hsm-x"); !errors.Is(got, plain) || got.Error() != plain.Error() {
 		t.Error("Explain changed an error it has nothing to add to")
 	}
 }
