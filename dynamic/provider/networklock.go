@@ -24,9 +24,12 @@ type NetworkLockArgs struct {
 	Bypass              string `pulumi:"bypass"`
 }
 
-// NetworkLockState is what the engine stores: the settings the HSM reported after the change.
+// NetworkLockState is what the engine stores: the settings the HSM reported after the change, and those it had
+// before the lock first changed them, which Delete restores.
 type NetworkLockState struct {
 	NetworkLockArgs
+	PreviousPublicNetworkAccess string `pulumi:"previousPublicNetworkAccess,optional"`
+	PreviousDefaultAction       string `pulumi:"previousDefaultAction,optional"`
 }
 
 // Annotate sets the token the program registers.
@@ -69,11 +72,21 @@ func (r *NetworkLock) Check(ctx context.Context, req infer.CheckRequest) (infer.
 func (r *NetworkLock) Create(ctx context.Context, req infer.CreateRequest[NetworkLockArgs]) (
 	infer.CreateResponse[NetworkLockState], error) {
 	resp := infer.CreateResponse[NetworkLockState]{ID: req.Inputs.HsmResourceID + "/networkLock",
-		Output: NetworkLockState{req.Inputs}}
+		Output: NetworkLockState{NetworkLockArgs: req.Inputs}}
 	if req.DryRun {
 		return resp, nil
 	}
+	cred, err := r.env.credential()
+	if err != nil {
+		return resp, err
+	}
+	before, err := hsm.NewManagementClient(cred, r.env.opts.HSM).Get(ctx, req.Inputs.HsmResourceID)
+	if err != nil {
+		return resp, fmt.Errorf("reading the network settings of %s before changing them: %w",
+			req.Inputs.HsmResourceID, err)
+	}
 	state, err := r.apply(ctx, req.Inputs)
+	state.PreviousPublicNetworkAccess, state.PreviousDefaultAction = before.PublicNetworkAccess, before.DefaultAction
 	resp.Output = state
 	return resp, err
 }
@@ -82,9 +95,11 @@ func (r *NetworkLock) Create(ctx context.Context, req infer.CreateRequest[Networ
 func (r *NetworkLock) Update(ctx context.Context, req infer.UpdateRequest[NetworkLockArgs, NetworkLockState]) (
 	infer.UpdateResponse[NetworkLockState], error) {
 	if req.DryRun {
-		return infer.UpdateResponse[NetworkLockState]{Output: NetworkLockState{req.Inputs}}, nil
+		return infer.UpdateResponse[NetworkLockState]{Output: NetworkLockState{NetworkLockArgs: req.Inputs}}, nil
 	}
 	state, err := r.apply(ctx, req.Inputs)
+	state.PreviousPublicNetworkAccess = req.State.PreviousPublicNetworkAccess
+	state.PreviousDefaultAction = req.State.PreviousDefaultAction
 	return infer.UpdateResponse[NetworkLockState]{Output: state}, err
 }
 
@@ -128,28 +143,42 @@ func (r *NetworkLock) Read(ctx context.Context, req infer.ReadRequest[NetworkLoc
 	return resp, nil
 }
 
-// Delete reopens public access, keeping the bypass, so that deleting keys and role assignments afterwards can
-// still reach the data plane from outside the VNet. An HSM that is already gone needs nothing.
+// Delete restores the access the HSM had before the lock, keeping the bypass. An HSM created open is opened
+// again, so that deleting keys and role assignments afterwards can still reach the data plane from outside the
+// VNet; one that was created closed (the runner inside the VNet) stays closed. An HSM that is already gone
+// needs nothing.
 func (r *NetworkLock) Delete(ctx context.Context, req infer.DeleteRequest[NetworkLockState]) (infer.DeleteResponse,
 	error) {
-	open := req.State.NetworkLockArgs
-	open.PublicNetworkAccess, open.DefaultAction = "Enabled", "Allow"
-	_, err := r.apply(ctx, open)
+	restore := req.State.NetworkLockArgs
+	restore.PublicNetworkAccess, restore.DefaultAction = "Enabled", "Allow"
+	if req.State.PreviousPublicNetworkAccess != "" {
+		restore.PublicNetworkAccess = req.State.PreviousPublicNetworkAccess
+	}
+	if req.State.PreviousDefaultAction != "" {
+		restore.DefaultAction = req.State.PreviousDefaultAction
+	}
+	log := p.GetLogger(ctx)
+	if restore.PublicNetworkAccess == req.State.PublicNetworkAccess &&
+		restore.DefaultAction == req.State.DefaultAction {
+		log.Infof("public network access of %s stays %s, as it was before the lock", req.State.HsmResourceID,
+			restore.PublicNetworkAccess)
+		return infer.DeleteResponse{}, nil
+	}
+	_, err := r.apply(ctx, restore)
 	if hsm.IsNotFound(err) {
-		p.GetLogger(ctx).Warningf("managed HSM %s is already gone; no network access to reopen",
-			req.State.HsmResourceID)
+		log.Warningf("managed HSM %s is already gone; no network access to restore", req.State.HsmResourceID)
 		return infer.DeleteResponse{}, nil
 	}
 	if err == nil {
-		p.GetLogger(ctx).Warningf("public network access of %s is open again (default action Allow)",
-			req.State.HsmResourceID)
+		log.Warningf("public network access of %s is back to %s (default action %s), as it was before the lock",
+			req.State.HsmResourceID, restore.PublicNetworkAccess, restore.DefaultAction)
 	}
 	return infer.DeleteResponse{}, err
 }
 
 // apply PATCHes the settings and returns what the HSM reports afterwards.
 func (r *NetworkLock) apply(ctx context.Context, in NetworkLockArgs) (NetworkLockState, error) {
-	state := NetworkLockState{in}
+	state := NetworkLockState{NetworkLockArgs: in}
 	cred, err := r.env.credential()
 	if err != nil {
 		return state, err

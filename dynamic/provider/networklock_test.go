@@ -53,10 +53,32 @@ func TestNetworkLockClosesInPlaceAndReopensOnDelete(t *testing.T) {
 			if got := fake.Network(); got != want {
 				t.Errorf("network after delete = %+v, want %+v", got, want)
 			}
-			if !env.logs.Contains("open again") {
+			if !env.logs.Contains("back to Enabled") {
 				t.Errorf("no warning that access was reopened: %s", env.logs.All())
 			}
 		})
+	}
+}
+
+// An HSM created closed, because the runner is inside the VNet, is never opened by deleting its lock.
+func TestNetworkLockDeleteKeepsAnHsmCreatedClosedClosed(t *testing.T) {
+	closed := fakehsm.Network{PublicNetworkAccess: "Disabled", DefaultAction: "Deny", Bypass: "AzureServices"}
+	fake := fakehsm.New(t, fakehsm.WithActivated(), fakehsm.WithNetwork(closed))
+	env := newTestEnv(t, fake, fakehsm.DefaultAdministratorID)
+
+	resp := env.mustCreate(odaa.NetworkLockType, lockInputs(fake, "Disabled", "Deny"))
+	if got := resp.Properties.Get("previousPublicNetworkAccess").AsString(); got != "Disabled" {
+		t.Errorf("state previousPublicNetworkAccess = %q, want Disabled", got)
+	}
+	if err := env.delete(odaa.NetworkLockType, resp.ID, resp.Properties); err != nil {
+		t.Fatal(err)
+	}
+
+	if got := fake.Network(); got != closed {
+		t.Errorf("network after delete = %+v, want it still closed %+v", got, closed)
+	}
+	if !env.logs.Contains("stays Disabled") {
+		t.Errorf("no line saying access stays closed: %s", env.logs.All())
 	}
 }
 

@@ -143,22 +143,28 @@ func (r *SecurityDomain) Create(ctx context.Context, req infer.CreateRequest[Sec
 	if err != nil {
 		return resp, fmt.Errorf("activating managed HSM %s: %w", name, hsm.Explain(err, name))
 	}
-	domain, err := securitydomain.Parse(raw)
-	if err != nil {
-		return resp, fmt.Errorf("managed HSM %s returned a security domain this plugin cannot read: %w", name, err)
-	}
-	text, err := domain.Marshal()
-	if err != nil {
-		return resp, err
-	}
-
-	// From here on the domain exists only in this process: keep it in the state whatever happens next.
-	resp.Output.SecurityDomainJSON = string(text)
+	// From here on the domain exists only in this process and the HSM will not hand it out again: keep it in
+	// the state and on disk whatever happens next, as the HSM sent it when this plugin cannot read it.
 	var problems []string
+	domain, err := securitydomain.Parse(raw)
+	text := raw
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("managed HSM %s returned a security domain this plugin cannot "+
+			"read (%v); it is kept as received", name, err))
+	} else if text, err = domain.Marshal(); err != nil {
+		problems = append(problems, fmt.Sprintf("re-encoding the security domain of %s failed (%v); it is kept "+
+			"as received", name, err))
+		text = raw
+	}
+	resp.Output.SecurityDomainJSON = string(text)
 	if err := writeSecretFile(in.OutputPath, text); err != nil {
 		problems = append(problems, fmt.Sprintf("writing the security domain to %s failed (%v); it is kept "+
 			"in the stack's state as the secret output securityDomain: recover it with `pulumi stack output "+
 			"--show-secrets`", in.OutputPath, err))
+	}
+	if domain == nil {
+		// Without a readable domain neither the quorum proof nor the activation wait can be trusted.
+		return resp, infer.ResourceInitFailedError{Reasons: problems}
 	}
 	if len(keys) > 0 {
 		proof, err := securitydomain.Prove(domain, pairsOf(keys))
@@ -328,6 +334,10 @@ func (r *SecurityDomain) wrappingKeys(in SecurityDomainArgs, name string) ([]*x5
 	if err := os.MkdirAll(in.KeyDirectory, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating key directory %s: %w", in.KeyDirectory, err)
 	}
+	// The directory holds nothing but these key pairs: one made earlier by someone else is tightened too.
+	if err := os.Chmod(in.KeyDirectory, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("restricting key directory %s to its owner: %w", in.KeyDirectory, err)
+	}
 	var certs []*x509.Certificate
 	var keys []wrappingKey
 	for i := 1; i <= in.CertificateCount; i++ {
@@ -353,7 +363,7 @@ func loadOrGenerate(certPath, keyPath, commonName string) ([]byte, []byte, error
 	certPEM, certErr := os.ReadFile(certPath)
 	keyPEM, keyErr := os.ReadFile(keyPath)
 	if certErr == nil && keyErr == nil {
-		return certPEM, keyPEM, nil
+		return certPEM, keyPEM, keepPrivate(keyPath)
 	}
 	certPEM, keyPEM, err := securitydomain.GenerateKeyPair(2048, commonName)
 	if err != nil {
@@ -373,11 +383,26 @@ func loadOrGenerate(certPath, keyPath, commonName string) ([]byte, []byte, error
 func writeSecretFile(path string, data []byte) error {
 	if old, err := os.ReadFile(path); err == nil {
 		if string(old) == string(data) {
-			return nil
+			return keepPrivate(path)
 		}
 		return fmt.Errorf("%s exists with other content; refusing to overwrite it", path)
 	}
 	return writeFileAtomic(path, data, 0o600)
+}
+
+// keepPrivate makes a secret file that already existed readable by its owner only, as a new one would be.
+func keepPrivate(path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("checking the permissions of %s: %w", path, err)
+	}
+	if info.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("restricting %s to its owner: %w", path, err)
+	}
+	return nil
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {

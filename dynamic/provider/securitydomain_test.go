@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -324,6 +325,73 @@ func TestSecurityDomainKeptWhenWritingFails(t *testing.T) {
 	}
 	if !fake.Activated() {
 		t.Error("a failed write stopped the activation")
+	}
+}
+
+func TestSecurityDomainKeptWhenUnreadable(t *testing.T) {
+	const unknown = `{"value":{"format":"from a later service version"}}`
+	fake := fakehsm.New(t, fakehsm.WithDownloadBody(func([]byte) []byte { return []byte(unknown) }))
+	env := newTestEnv(t, fake, fakehsm.DefaultAdministratorID)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sd.json")
+	in := sdInputs(fake, dir).Set("outputPath", property.New(path))
+
+	resp, err := env.create(sdToken, in, false)
+
+	if err == nil || resp.PartialState == nil {
+		t.Fatalf("create error = %v, want a partial create that keeps state", err)
+	}
+	if domain := resp.Properties.Get("securityDomain"); domain.AsString() != unknown || !domain.Secret() {
+		t.Errorf("state holds %q, want the answer as received, as a secret", domain.AsString())
+	}
+	written, err := os.ReadFile(path)
+	if err != nil || string(written) != unknown {
+		t.Errorf("file holds %q (%v), want the answer as received", written, err)
+	}
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm() != 0o600 {
+		t.Errorf("file mode %v, want 0600", info.Mode().Perm())
+	}
+	if reasons := strings.Join(resp.PartialState.Reasons, "\n"); !strings.Contains(reasons, "kept as received") {
+		t.Errorf("the reason does not say the domain was kept: %s", reasons)
+	}
+}
+
+func TestSecurityDomainTightensExistingSecretFiles(t *testing.T) {
+	fake := fakehsm.New(t)
+	env := newTestEnv(t, fake, fakehsm.DefaultAdministratorID)
+	dir := t.TempDir()
+	keyDir := filepath.Join(dir, "keys")
+	in := sdInputs(fake, dir).Set("keyDirectory", property.New(keyDir))
+	// Key pairs left by an earlier attempt, readable by everyone.
+	name := hsmNameOf(SecurityDomainArgs{HsmResourceID: fake.ARMID()})
+	for i := 1; i <= 3; i++ {
+		cert, key, err := securitydomain.GenerateKeyPair(2048, "earlier attempt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(keyDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for path, data := range map[string][]byte{
+			filepath.Join(keyDir, fmt.Sprintf("%s-sd-cert%d.pem", name, i)): cert,
+			filepath.Join(keyDir, fmt.Sprintf("%s-sd-key%d.pem", name, i)):  key,
+		} {
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	env.mustCreate(sdToken, in)
+
+	if info, err := os.Stat(keyDir); err != nil || info.Mode().Perm() != 0o700 {
+		t.Errorf("key directory: %v %v, want mode 0700", info.Mode().Perm(), err)
+	}
+	for i := 1; i <= 3; i++ {
+		path := filepath.Join(keyDir, fmt.Sprintf("%s-sd-key%d.pem", name, i))
+		if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want mode 0600", path, info.Mode().Perm(), err)
+		}
 	}
 }
 

@@ -110,6 +110,9 @@ func (s *Server) downloadSecurityDomain(c *call) *apiError {
 			"Security domain download is not allowed: the managed HSM is already activated.")
 	}
 	s.sd.domain, s.sd.items = domain, items
+	if s.cfg.downloadBody != nil {
+		envelope = s.cfg.downloadBody(envelope)
+	}
 	s.sd.download = &pendingOp{pollsLeft: s.cfg.pendingPolls}
 	s.mu.Unlock()
 

@@ -60,6 +60,7 @@ type config struct {
 	asyncUpdatePolls      int
 	clock                 func() time.Time
 	activated             bool
+	downloadBody          func(envelope []byte) []byte
 	retentionDays         int
 	network               *Network
 }
@@ -143,6 +144,12 @@ func WithAsyncUpdate(polls int) Option { return func(c *config) { c.asyncUpdateP
 
 // WithClock sets the clock used for key timestamps and token expiry; the default is time.Now.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
+
+// WithDownloadBody rewrites the body of a security-domain download answer, as a service version speaking a
+// format this plugin does not know would; the HSM activates all the same.
+func WithDownloadBody(rewrite func(envelope []byte) []byte) Option {
+	return func(c *config) { c.downloadBody = rewrite }
+}
 
 // WithActivated starts the HSM activated, as if its security domain had been downloaded before the test;
 // Domain then returns nil.
