@@ -71,11 +71,21 @@ func (r *SecurityDomain) Check(ctx context.Context, req infer.CheckRequest) (
 	count := in.CertificateCount
 	if len(in.Certificates) > 0 {
 		count = len(in.Certificates)
+		holders := map[string]int{} // public key → index of the first certificate carrying it
 		for i, c := range in.Certificates {
-			if _, err := securitydomain.ParseCertificatePEM([]byte(c)); err != nil {
+			cert, err := securitydomain.ParseCertificatePEM([]byte(c))
+			if err != nil {
 				failures = append(failures, p.CheckFailure{Property: fmt.Sprintf("certificates[%d]", i),
 					Reason: err.Error()})
+				continue
 			}
+			if first, seen := holders[string(cert.RawSubjectPublicKeyInfo)]; seen {
+				failures = append(failures, p.CheckFailure{Property: fmt.Sprintf("certificates[%d]", i),
+					Reason: fmt.Sprintf("carries the same public key as certificates[%d]: each certificate must "+
+						"belong to a different key holder", first)})
+				continue
+			}
+			holders[string(cert.RawSubjectPublicKeyInfo)] = i
 		}
 	} else if strings.TrimSpace(in.KeyDirectory) == "" {
 		failures = append(failures, p.CheckFailure{Property: "keyDirectory",

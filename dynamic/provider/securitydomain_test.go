@@ -452,6 +452,9 @@ func TestSecurityDomainCheck(t *testing.T) {
 		{"not-a-certificate", base.Set("certificates", property.New(property.NewArray([]property.Value{
 			property.New("-----BEGIN PRIVATE KEY-----"), property.New(certs[0]), property.New(certs[1])}))),
 			"certificates[0]"},
+		{"one-holder-twice", base.Set("certificates", property.New(property.NewArray([]property.Value{
+			property.New(certs[0]), property.New(certs[1]), property.New(certs[0])}))),
+			"certificates[2]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := env.check(sdToken, property.Map{}, tc.in)

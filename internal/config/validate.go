@@ -184,10 +184,20 @@ func (c Config) validateHsm(p *Problems) {
 	count := sd.CertificateCount
 	if len(sd.Certificates) > 0 {
 		count = len(sd.Certificates)
+		holders := map[string]int{} // public key → index of the first certificate carrying it
 		for i, path := range sd.Certificates {
-			if err := checkCertificate(path); err != nil {
+			cert, err := checkCertificate(path)
+			if err != nil {
 				p.add(fmt.Sprintf("%s[%d]", sdKey("certificates"), i), "%v", err)
+				continue
 			}
+			// Shares wrapped twice to one key give its holder two votes: the quorum would be a fiction.
+			if first, seen := holders[string(cert.RawSubjectPublicKeyInfo)]; seen {
+				p.add(fmt.Sprintf("%s[%d]", sdKey("certificates"), i), "carries the same public key as "+
+					"certificates[%d]: each certificate must belong to a different key holder", first)
+				continue
+			}
+			holders[string(cert.RawSubjectPublicKeyInfo)] = i
 		}
 	}
 	countKey := sdKey("certificateCount")
@@ -232,16 +242,17 @@ func validHsmName(name string) bool {
 }
 
 // checkCertificate reads a PEM certificate now, so that a wrong path fails before the HSM exists.
-func checkCertificate(path string) error {
+func checkCertificate(path string) (*x509.Certificate, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("cannot read certificate: %w", err)
+		return nil, fmt.Errorf("cannot read certificate: %w", err)
 	}
-	_, err = CertificatePEM(data)
+	text, err := CertificatePEM(data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return nil
+	block, _ := pem.Decode([]byte(text))
+	return x509.ParseCertificate(block.Bytes)
 }
 
 // CertificatePEM returns the one certificate in data, re-encoded alone. A file that also holds a private key is

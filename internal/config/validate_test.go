@@ -74,8 +74,9 @@ func TestValidateRules(t *testing.T) {
 	dir := t.TempDir()
 	good := certificatePEM(t, 2048)
 	cert1 := writeFile(t, filepath.Join(dir, "holder1.pem"), good)
-	cert2 := writeFile(t, filepath.Join(dir, "holder2.pem"), good)
-	cert3 := writeFile(t, filepath.Join(dir, "holder3.pem"), good)
+	cert2 := writeFile(t, filepath.Join(dir, "holder2.pem"), certificatePEM(t, 2048))
+	cert3 := writeFile(t, filepath.Join(dir, "holder3.pem"), certificatePEM(t, 2048))
+	cert1Again := writeFile(t, filepath.Join(dir, "holder1-again.pem"), good)
 	weak := writeFile(t, filepath.Join(dir, "weak-rsa1024.pem"), certificatePEM(t, 1024))
 	noPEM := writeFile(t, filepath.Join(dir, "not-a-certificate.pem"), []byte("this is not PEM\n"))
 	missing := filepath.Join(dir, "does-not-exist.pem")
@@ -300,6 +301,9 @@ func TestValidateRules(t *testing.T) {
 			mutate: func(c *Config) { c.Hsm.SecurityDomain.Certificates = []string{withKey, cert2, cert3} }},
 		{name: "certificate-file-with-two-certificates", key: sdCerts + "[2]", rule: "more than one certificate",
 			mutate: func(c *Config) { c.Hsm.SecurityDomain.Certificates = []string{cert1, cert2, twoCerts} }},
+		{name: "certificate-files-one-holder-twice", key: sdCerts + "[2]",
+			rule:   "carries the same public key as certificates[0]",
+			mutate: func(c *Config) { c.Hsm.SecurityDomain.Certificates = []string{cert1, cert2, cert1Again} }},
 		{name: "location-with-capitals", key: "location", rule: "lower-case",
 			mutate: func(c *Config) { c.Location = "East US" }},
 		{name: "certificate-file-rsa-1024", key: sdCerts + "[1]", rule: "must hold an RSA key of at least 2048 bits",
