@@ -2,6 +2,8 @@ package tests
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -166,4 +168,25 @@ func TestComponentsRejectNilArgs(t *testing.T) {
 		return nil
 	}
 	require.NoError(t, pulumi.RunErr(program, pulumi.WithMocks(project, "dev", mockcloud.New())))
+}
+
+// The engine calls adminPasswords secret when any entry is, so a second password set without --secret would
+// pass unseen; beside its stack file the program reads how each entry is stored and refuses a plain one before
+// registering anything.
+func TestPlainPasswordInStackFileIsRefused(t *testing.T) {
+	cfg := devConfig(t)
+	cfg.secret(t, "adminPasswords", map[string]string{"adbhsmdemo": testPassword})
+	dir := t.TempDir()
+	stackFile := "config:\n  " + project + ":adminPasswords:\n    adbhsmdemo:\n      secure: v1:AAAA\n" +
+		"    second: Plain#Passw0rd1\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.dev.yaml"), []byte(stackFile), 0o600))
+	t.Chdir(dir)
+	cloud := mockcloud.New()
+
+	err := cfg.run(t, cloud)
+
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "adminPasswords.second: is stored in plain text in the stack file")
+	assert.NotContains(t, err.Error(), "Plain#Passw0rd1")
+	assert.Empty(t, cloud.Registrations(), "nothing is registered")
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Config keys, without the project namespace. Pulumi.yaml declares each of them.
@@ -422,4 +424,35 @@ func (p Problems) Error() string {
 		fmt.Fprintf(&b, "\n  - %s: %s", pr.Key, pr.Rule)
 	}
 	return b.String()
+}
+
+// PlainPasswords checks a stack file (Pulumi.<stack>.yaml) for admin passwords stored in plain text. The engine
+// reports a config key as secret when any part of it is, so an object holding one secret password and one
+// plain one passes the check in Load; only the stack file shows each entry as it is stored.
+func PlainPasswords(project string, stackFile []byte) Problems {
+	var file struct {
+		Config map[string]yaml.Node `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(stackFile, &file); err != nil {
+		// The decoder's error is not quoted: it can carry a line of the file.
+		return Problems{{Key: KeyAdminPasswords, Rule: "the stack file is not valid YAML, so no check shows " +
+			"that every password is a secret"}}
+	}
+	node, ok := file.Config[project+":"+KeyAdminPasswords]
+	if !ok || isSecure(&node) || node.Kind != yaml.MappingNode {
+		return nil // absent, wholly secret, or of a shape that Load reports
+	}
+	var problems Problems
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if !isSecure(node.Content[i+1]) {
+			problems.add(KeyAdminPasswords+"."+node.Content[i].Value, "is stored in plain text in the stack file: "+
+				"set it with `pulumi config set --secret --path`")
+		}
+	}
+	return problems
+}
+
+// isSecure reports whether a stack-file value is an encrypted one: a mapping with the single key "secure".
+func isSecure(n *yaml.Node) bool {
+	return n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "secure"
 }

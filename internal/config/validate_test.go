@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -997,4 +998,50 @@ func TestSecurityDomainPath(t *testing.T) {
 		cfg.Hsm.SecurityDomain.OutputPath = "/vault/sd.json"
 		assert.Equal(t, "/vault/sd.json", cfg.SecurityDomainPath("hsm-odaa-demo-abc123"))
 	})
+}
+
+func TestPlainPasswords(t *testing.T) {
+	const project = "odaa-adbs-hsm"
+	for _, tc := range []struct {
+		name, file string
+		want       []string // keys reported
+	}{
+		{name: "every-entry-secret", file: `
+config:
+  odaa-adbs-hsm:adminPasswords:
+    adbhsmdemo:
+      secure: v1:AAAA
+    second:
+      secure: v1:BBBB
+`},
+		{name: "whole-object-secret", file: `
+config:
+  odaa-adbs-hsm:adminPasswords:
+    secure: v1:AAAA
+`},
+		{name: "one-entry-plain", file: `
+config:
+  odaa-adbs-hsm:adminPasswords:
+    adbhsmdemo:
+      secure: v1:AAAA
+    second: Plain#Passw0rd1
+`, want: []string{"adminPasswords.second"}},
+		{name: "no-passwords", file: "config:\n  odaa-adbs-hsm:location: eastus\n"},
+		{name: "other-project", file: "config:\n  other:adminPasswords:\n    db: plain\n"},
+		{name: "not-yaml", file: "config: [\n  secret-looking: Plain#Passw0rd1", want: []string{"adminPasswords"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			problems := PlainPasswords(project, []byte(tc.file))
+			var got []string
+			for _, p := range problems {
+				got = append(got, p.Key)
+				if strings.Contains(p.Rule, "Plain#Passw0rd1") {
+					t.Errorf("the rule quotes the password: %s", p.Rule)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("reported %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

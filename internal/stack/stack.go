@@ -49,6 +49,10 @@ func Compose(ctx *pulumi.Context) (pulumi.Map, error) {
 			problems = append(problems, more...)
 		}
 	}
+	// Run beside its stack file, as `pulumi up` runs it, the program also checks each password as stored.
+	if stackFile, err := os.ReadFile("Pulumi." + ctx.Stack() + ".yaml"); err == nil {
+		problems = append(problems, config.PlainPasswords(ctx.Project(), stackFile)...)
+	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
