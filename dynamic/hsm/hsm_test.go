@@ -178,6 +178,29 @@ func TestRetryBacksOffAndIsBounded(t *testing.T) {
 			t.Errorf("error %v after %s", err, time.Since(start))
 		}
 	})
+	t.Run("budget-ends-during-a-call", func(t *testing.T) {
+		r := Retry{What: "x", Attempts: 5, Budget: 10 * time.Millisecond, Sleep: (&clock{}).sleep}
+		calls := 0
+		err := r.Do(context.Background(), func(ctx context.Context) error {
+			if calls++; calls == 1 {
+				return propagating
+			}
+			<-ctx.Done() // the service hangs until the budget is spent
+			return ctx.Err()
+		})
+		if !errors.Is(err, propagating) || !strings.Contains(err.Error(), "during attempt 2 of 5") {
+			t.Errorf("error %v, want the last propagation answer and the attempt it stopped in", err)
+		}
+	})
+	t.Run("cancelled-by-the-caller", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		never := func(time.Duration) <-chan time.Time { return nil }
+		r := Retry{What: "x", Attempts: 5, Budget: time.Hour, Sleep: never}
+		err := r.Do(ctx, func(context.Context) error { cancel(); return propagating })
+		if !errors.Is(err, propagating) || !strings.Contains(err.Error(), "cancelled after 1 of 5 attempts") {
+			t.Errorf("error %v, want a cancellation, not a spent budget", err)
+		}
+	})
 }
 
 func TestWaitPacesAndNamesItsTimeout(t *testing.T) {

@@ -39,20 +39,27 @@ func (r Retry) Do(ctx context.Context, call func(context.Context) error) error {
 		sleep = time.After
 	}
 	attempts := max(r.Attempts, 1)
+	parent := ctx
 	if r.Budget > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.Budget)
 		defer cancel()
 	}
 	pause := r.Initial
+	var last error // the last answer that meant "not yet", reported if the budget runs out mid-call
 	for attempt := 1; ; attempt++ {
 		err := call(ctx)
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil && parent.Err() == nil && last != nil {
+			return fmt.Errorf("%s: gave up during attempt %d of %d, past its %s budget; the attempt before "+
+				"answered: %w", r.What, attempt, attempts, r.Budget, last)
+		}
 		if !retryable(err) {
 			return err
 		}
+		last = err
 		if attempt >= attempts {
 			return fmt.Errorf("%s: still failing after %d attempts: %w", r.What, attempt, err)
 		}
@@ -62,6 +69,9 @@ func (r Retry) Do(ctx context.Context, call func(context.Context) error) error {
 		}
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return fmt.Errorf("%s: cancelled after %d of %d attempts: %w", r.What, attempt, attempts, err)
+			}
 			return fmt.Errorf("%s: gave up after %d of %d attempts, past its %s budget: %w", r.What, attempt,
 				attempts, r.Budget, err)
 		case <-sleep(pause):
