@@ -106,10 +106,10 @@ func transient(err error) bool {
 	var se common.ServiceError
 	if errors.As(err, &se) {
 		status := se.GetHTTPStatusCode()
-		switch {
-		case status == http.StatusTooManyRequests:
+		switch status {
+		case http.StatusTooManyRequests:
 			return !isKeySwitchLimit(se)
-		case status == http.StatusNotImplemented:
+		case http.StatusNotImplemented:
 			return false
 		}
 		return status >= 500 && status < 600

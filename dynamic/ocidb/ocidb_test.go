@@ -265,7 +265,8 @@ func TestRetriesAreBounded(t *testing.T) {
 	fake := fakeoci.New(t, fakeoci.WithIdentity(id),
 		fakeoci.WithFaults(fakeoci.Throttle(fakeoci.OpGetAutonomousDatabase, 10, "")))
 	rec := &recorder{}
-	c := newClient(t, fake, id, rec, ocidb.Options{Attempts: 3, RetryDelay: time.Second, MaxRetryDelay: 3 * time.Second})
+	c := newClient(t, fake, id, rec, ocidb.Options{Attempts: 3, RetryDelay: time.Second,
+		MaxRetryDelay: 3 * time.Second})
 
 	_, err := c.Get(context.Background(), db)
 	if err == nil || !strings.Contains(err.Error(), "attempt 3 of 3") || !strings.Contains(err.Error(), "429") {

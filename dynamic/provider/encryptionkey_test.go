@@ -320,7 +320,8 @@ func TestEncryptionKeyCheck(t *testing.T) {
 			}
 		})
 	}
-	for _, vault := range []string{ekVault, "https://kv-odaa-demo.vault.azure.net", "https://hsm-x1.managedhsm.azure.cn/"} {
+	for _, vault := range []string{ekVault, "https://kv-odaa-demo.vault.azure.net",
+		"https://hsm-x1.managedhsm.azure.cn/"} {
 		resp, err := env.check(ekType, property.Map{}, ekInputs(vault, ekKey))
 		if err != nil {
 			t.Fatal(err)
