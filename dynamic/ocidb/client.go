@@ -167,7 +167,7 @@ func (c *Client) Get(ctx context.Context, ocid string) (Database, error) {
 	var last attemptCounter
 	resp, err := c.db.GetAutonomousDatabase(ctx, database.GetAutonomousDatabaseRequest{
 		AutonomousDatabaseId: common.String(ocid),
-		RequestMetadata:      c.metadata(ctx, "reading database "+ocid, &last),
+		RequestMetadata:      c.metadata(ctx, "reading database "+ocid, &last, false),
 	})
 	if err != nil {
 		return Database{}, last.wrap(fmt.Errorf("reading autonomous database %s: %w", ocid, explain(err)))

@@ -97,7 +97,7 @@ func isBusy(err error) bool {
 		!isKeySwitchLimit(se)
 }
 
-// transient reports whether an answer is worth another attempt of the same request: throttling (but never the
+// transient reports whether an answer is worth another attempt of a read: throttling (but never the
 // key-switch limit), a server error other than 501, or a network failure.
 func transient(err error) bool {
 	if err == nil {
@@ -115,6 +115,14 @@ func transient(err error) bool {
 		return status >= 500 && status < 600
 	}
 	return common.IsNetworkError(err)
+}
+
+// unanswered reports whether a change may have been applied although its answer was an error: a server error
+// other than 503 (which says the request was not served) or a network failure. Such a change is not sent again
+// blindly: the database is read first, since a key switch made twice costs one of the day's few.
+func unanswered(err error) bool {
+	return transient(err) && StatusOf(err) != http.StatusTooManyRequests &&
+		StatusOf(err) != http.StatusServiceUnavailable
 }
 
 // describe names a failed attempt in a status line: "429 TooManyRequests", or the error for network failures.

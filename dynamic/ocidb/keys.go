@@ -24,9 +24,10 @@ func (c *Client) SetOracleManagedKey(ctx context.Context, ocid string) (Database
 }
 
 // switchKey waits for a busy database, switches its key unless it already uses want, and waits for the work
-// request and the database. A 409 because another change started meanwhile sends the switch again once the
-// database is AVAILABLE, at most ConflictAttempts times; the key is read again first, so that a switch that
-// went through despite an error answer is not made twice.
+// request and the database. A 409 because another change started meanwhile, or an answer that leaves open
+// whether the switch was applied (a 500, a lost connection), sends the switch again once the database is
+// AVAILABLE, at most ConflictAttempts times; the key is read again first, so that a switch that went through
+// despite an error answer is not made twice.
 func (c *Client) switchKey(ctx context.Context, ocid string, want Key) (Database, error) {
 	timeout := c.opts.KeySwitchTimeout
 	if timeout <= 0 {
@@ -55,11 +56,14 @@ func (c *Client) switchKey(ctx context.Context, ocid string, want Key) (Database
 		resp, err := c.db.UpdateAutonomousDatabase(ctx, database.UpdateAutonomousDatabaseRequest{
 			AutonomousDatabaseId:            common.String(ocid),
 			UpdateAutonomousDatabaseDetails: database.UpdateAutonomousDatabaseDetails{EncryptionKey: keyDetails(want)},
-			RequestMetadata:                 c.metadata(ctx, "switching the key of "+ocid, &n),
+			RequestMetadata:                 c.metadata(ctx, "switching the key of "+ocid, &n, true),
 		})
-		if isBusy(err) && attempt < conflicts {
-			c.progress(ctx, "%s: attempt %d of %d answered %s: the database is busy with another change; "+
-				"waiting for it", what, attempt, conflicts, describe(err))
+		if (isBusy(err) || unanswered(err)) && attempt < conflicts {
+			why := "the database is busy with another change; waiting for it"
+			if !isBusy(err) {
+				why = "the switch may have been made; reading the database before sending it again"
+			}
+			c.progress(ctx, "%s: attempt %d of %d answered %s: %s", what, attempt, conflicts, describe(err), why)
 			continue
 		}
 		if err != nil {

@@ -318,6 +318,48 @@ func TestConflictWhileUpdatingWaitsAndSendsAgain(t *testing.T) {
 	}
 }
 
+func TestKeySwitchAnswered500IsReadBeforeItIsSentAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		fault    fakeoci.Fault
+		wantPuts int
+	}{
+		// The switch was not made: it is sent again once.
+		{"not-applied", fakeoci.InternalError(fakeoci.OpUpdateAutonomousDatabase, 1), 2},
+		// The switch was made but its answer lost: the database already reports the key; no second switch.
+		{"applied-answer-lost", fakeoci.LostAnswer(fakeoci.OpUpdateAutonomousDatabase), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, c, rec := setup(t, fakeoci.WithFaults(tc.fault))
+
+			got, err := c.SetAzureKey(context.Background(), db, testVault, testKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Key.Same(azureKey) {
+				t.Errorf("database reports %+v", got.Key)
+			}
+			if n := fake.Requests(fakeoci.OpUpdateAutonomousDatabase); n != tc.wantPuts || fake.KeySwitches(db) != 1 {
+				t.Errorf("%d PUTs and %d switches, want %d and 1", n, fake.KeySwitches(db), tc.wantPuts)
+			}
+			if !rec.Has("attempt 1 of 3 answered 500 InternalServerError", "reading the database") {
+				t.Errorf("no status line for the uncertain answer:\n%s", rec.All())
+			}
+		})
+	}
+}
+
+func TestRestartAnswered500IsSentAgain(t *testing.T) {
+	fake, c, rec := setup(t, fakeoci.WithFaults(fakeoci.InternalError(fakeoci.OpRestartAutonomousDatabase, 1)))
+
+	if err := c.Restart(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	if fake.Restarts(db) != 1 || !rec.Has("attempt 1 of 5 answered 500") {
+		t.Errorf("%d restarts; lines:\n%s", fake.Restarts(db), rec.All())
+	}
+}
+
 func TestConflictOnRestartWaitsAndSendsAgain(t *testing.T) {
 	fake, c, _ := setup(t, fakeoci.WithFaults(fakeoci.ConcurrentChange(fakeoci.OpRestartAutonomousDatabase)))
 

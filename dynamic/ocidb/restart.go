@@ -34,7 +34,9 @@ func (c *Client) Restart(ctx context.Context, databaseOcid string) error {
 		var n attemptCounter
 		resp, err := c.db.RestartAutonomousDatabase(ctx, database.RestartAutonomousDatabaseRequest{
 			AutonomousDatabaseId: common.String(databaseOcid),
-			RequestMetadata:      c.metadata(ctx, "restarting "+databaseOcid, &n),
+			// A restart made twice does no harm, unlike one that was never made: every transient answer is
+			// sent again.
+			RequestMetadata: c.metadata(ctx, "restarting "+databaseOcid, &n, false),
 		})
 		if isBusy(err) && attempt < conflicts {
 			c.progress(ctx, "%s: attempt %d of %d answered %s: the database is busy with another change; "+

@@ -29,11 +29,13 @@ func (n *attemptCounter) wrap(err error) error {
 	return fmt.Errorf("after attempt %d of %d: %w", n.attempt.Load(), n.max.Load(), err)
 }
 
-// metadata returns the request metadata carrying the retry policy of one request named what.
+// metadata returns the request metadata carrying the retry policy of one request named what. A change that
+// must not be made twice is repeated only when its answer says it was not served (429, 503); see unanswered.
 //
 // The SDK's loop sleeps with time.After, which can be neither observed nor cancelled; so the policy's
 // NextDuration takes the pause itself through the poller's Sleep, honouring ctx, and gives the loop zero.
-func (c *Client) metadata(ctx context.Context, what string, n *attemptCounter) common.RequestMetadata {
+func (c *Client) metadata(ctx context.Context, what string, n *attemptCounter,
+	change bool) common.RequestMetadata {
 	attempts := c.opts.Attempts
 	if attempts <= 0 {
 		attempts = DefaultAttempts
@@ -54,7 +56,8 @@ func (c *Client) metadata(ctx context.Context, what string, n *attemptCounter) c
 
 	policy := common.NewRetryPolicy(uint(attempts), func(r common.OCIOperationResponse) bool {
 		n.attempt.Store(uint32(r.AttemptNumber))
-		return r.AttemptNumber < uint(attempts) && transient(r.Error) && ctx.Err() == nil
+		retry := transient(r.Error) && (!change || !unanswered(r.Error))
+		return r.AttemptNumber < uint(attempts) && retry && ctx.Err() == nil
 	}, func(r common.OCIOperationResponse) time.Duration {
 		pause := first << min(r.AttemptNumber-1, 16)
 		if hint := retryHint(r.Response); hint > 0 {

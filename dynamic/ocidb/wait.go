@@ -27,7 +27,7 @@ func (c *Client) waitWorkRequest(ctx context.Context, id, what string, timeout t
 		var n attemptCounter
 		resp, err := c.wr.GetWorkRequest(ctx, workrequests.GetWorkRequestRequest{
 			WorkRequestId:   common.String(id),
-			RequestMetadata: c.metadata(ctx, "reading work request "+id, &n),
+			RequestMetadata: c.metadata(ctx, "reading work request "+id, &n, false),
 		})
 		if err != nil {
 			return false, 0, n.wrap(fmt.Errorf("reading work request %s: %w", id, explain(err)))
@@ -54,7 +54,7 @@ func (c *Client) workRequestErrors(ctx context.Context, id string) string {
 	var n attemptCounter
 	resp, err := c.wr.ListWorkRequestErrors(ctx, workrequests.ListWorkRequestErrorsRequest{
 		WorkRequestId:   common.String(id),
-		RequestMetadata: c.metadata(ctx, "listing errors of work request "+id, &n),
+		RequestMetadata: c.metadata(ctx, "listing errors of work request "+id, &n, false),
 	})
 	if err != nil {
 		return fmt.Sprintf("its errors could not be listed: %v", n.wrap(explain(err)))
@@ -74,7 +74,7 @@ func (c *Client) workRequestErrors(ctx context.Context, id string) string {
 // failedStates.
 func (c *Client) waitAvailable(ctx context.Context, ocid, what string, timeout time.Duration,
 	stoppedIsTransient bool) (Database, error) {
-	w := c.wait(ctx, what+" (database "+ocid+" back to AVAILABLE)", timeout)
+	w := c.wait(ctx, what+": database back to AVAILABLE", timeout)
 	var db Database
 	last := ""
 	err := w.Poll(ctx, func(ctx context.Context) (bool, time.Duration, error) {

@@ -25,6 +25,8 @@ type Fault struct {
 	busy bool
 	// failWorkRequest, when set, lets the request through and makes the work request it starts fail.
 	failWorkRequest *WorkRequestError
+	// served serves the request, then answers the fault's error instead of the result.
+	served bool
 }
 
 // WorkRequestError is one error of a failed work request, as ListWorkRequestErrors lists it.
@@ -64,6 +66,14 @@ func ConcurrentChange(op string) Fault {
 func TooManyKeySwitches(status int) Fault {
 	return Fault{Operation: OpUpdateAutonomousDatabase, Status: status, Code: limitCode(status), Times: 1,
 		RetryAfter: "86400", Message: keySwitchLimitMessage(DefaultKeySwitchLimit)}
+}
+
+// LostAnswer serves the next request to op, so that its change is made, and then answers 500 as if the
+// answer had been lost: the client cannot tell whether the change happened.
+func LostAnswer(op string) Fault {
+	f := InternalError(op, 1)
+	f.served = true
+	return f
 }
 
 // FailWorkRequest lets the next request to op through and makes the work request it starts end FAILED with
@@ -109,9 +119,10 @@ func (s *Server) addFaultsLocked(faults []Fault) {
 	}
 }
 
-// takeFault consumes the first pending fault for the request and returns the answer it gives, if any. A
-// work-request fault gives none: it is remembered for the handler.
-func (s *Server) takeFault(rt route) (*apiError, bool) {
+// takeFault consumes the first pending fault for the request and returns the answer it gives, if any, and
+// whether the request is to be served all the same. A work-request fault gives none: it is remembered for the
+// handler.
+func (s *Server) takeFault(rt route) (*apiError, bool, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, fs := range s.faults {
@@ -122,14 +133,14 @@ func (s *Server) takeFault(rt route) (*apiError, bool) {
 		f := fs.fault
 		if f.failWorkRequest != nil {
 			s.failNext = append(s.failNext, *f.failWorkRequest)
-			return nil, false
+			return nil, false, true
 		}
 		if db, ok := s.databases[rt.id]; ok && f.busy && !db.busy() {
 			s.beginLocked(db, []string{StateUpdating}, nil)
 		}
-		return f.apiError(), true
+		return f.apiError(), true, f.served
 	}
-	return nil, false
+	return nil, false, true
 }
 
 // PendingFaults reports how many injected faults have not fired yet.

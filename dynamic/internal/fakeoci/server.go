@@ -220,25 +220,37 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			"There is no operation supported at the URI path and HTTP method you specified in the request."))
 		return
 	}
-	if f, ok := s.takeFault(rt); ok {
-		writeError(rec, f)
-		return
+	fault, faulted, serve := s.takeFault(rt)
+	if serve {
+		var out http.ResponseWriter = rec
+		if faulted {
+			// The answer is lost: the change happens, the client gets the fault.
+			out = httptest.NewRecorder()
+		}
+		s.serveOperation(out, rt, body)
 	}
+	if faulted {
+		writeError(rec, fault)
+	}
+}
+
+// serveOperation runs the handler of a matched, signed request.
+func (s *Server) serveOperation(w http.ResponseWriter, rt route, body []byte) {
 	var apiErr *apiError
 	switch rt.op {
 	case OpGetAutonomousDatabase:
-		apiErr = s.getDatabase(rec, rt.id)
+		apiErr = s.getDatabase(w, rt.id)
 	case OpUpdateAutonomousDatabase:
-		apiErr = s.updateDatabase(rec, rt.id, body)
+		apiErr = s.updateDatabase(w, rt.id, body)
 	case OpRestartAutonomousDatabase:
-		apiErr = s.restartDatabase(rec, rt.id)
+		apiErr = s.restartDatabase(w, rt.id)
 	case OpGetWorkRequest:
-		apiErr = s.getWorkRequest(rec, rt.id)
+		apiErr = s.getWorkRequest(w, rt.id)
 	case OpListWorkRequestErrors:
-		apiErr = s.listWorkRequestErrors(rec, rt.id)
+		apiErr = s.listWorkRequestErrors(w, rt.id)
 	}
 	if apiErr != nil {
-		writeError(rec, apiErr)
+		writeError(w, apiErr)
 	}
 }
 
