@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oracle/oci-go-sdk/v65/common"
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
@@ -320,6 +321,11 @@ func TestEncryptionKeyCheck(t *testing.T) {
 			}
 		})
 	}
+	unknown := ekInputs(ekVault, ekKey).Set("vaultUri", property.New(property.Computed)).
+		Set("keyName", property.New(property.Computed))
+	if resp, err := env.check(ekType, property.Map{}, unknown); err != nil || len(resp.Failures) != 0 {
+		t.Errorf("inputs unknown in a preview were judged: %v %+v", err, resp.Failures)
+	}
 	for _, vault := range []string{ekVault, "https://kv-odaa-demo.vault.azure.net",
 		"https://hsm-x1.managedhsm.azure.cn/"} {
 		resp, err := env.check(ekType, property.Map{}, ekInputs(vault, ekKey))
@@ -329,6 +335,20 @@ func TestEncryptionKeyCheck(t *testing.T) {
 		if len(resp.Failures) != 0 {
 			t.Errorf("%s refused: %+v", vault, resp.Failures)
 		}
+	}
+}
+
+func TestEncryptionKeyWithoutOCICredentialsSaysWhereToPutThem(t *testing.T) {
+	env := newTestEnvWith(t, nil, Options{OCI: OCIOptions{
+		ConfigProvider: common.NewRawConfigurationProvider("", "", "", "", "", nil)}})
+
+	if _, err := env.create(ekType, ekInputs(ekVault, ekKey), true); err != nil {
+		t.Fatalf("preview needs no credentials: %v", err)
+	}
+	_, err := env.create(ekType, ekInputs(ekVault, ekKey), false)
+	if err == nil || !strings.Contains(err.Error(), "finding OCI credentials") ||
+		!strings.Contains(err.Error(), "~/.oci/config") {
+		t.Fatalf("err = %v, want one saying where OCI credentials are looked for", err)
 	}
 }
 
