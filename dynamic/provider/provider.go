@@ -26,6 +26,8 @@ type Options struct {
 	HSM hsm.Options
 	// Timeouts of the long waits; zero fields take their defaults.
 	Timeouts Timeouts
+	// OCI configures the client of Autonomous Databases (oci.go).
+	OCI OCIOptions
 	// sleep replaces time.After in polling, so that tests never wait.
 	sleep func(time.Duration) <-chan time.Time
 }
@@ -47,6 +49,7 @@ type env struct {
 	credOnce sync.Once
 	cred     azcore.TokenCredential
 	credErr  error
+	oci      ociEnv
 }
 
 func (e *env) credential() (azcore.TokenCredential, error) {
@@ -127,6 +130,7 @@ func New(opts Options) (p.Provider, error) {
 			infer.Resource(&NetworkLock{env: e}),
 			infer.Resource(&RoleAssignment{env: e}),
 			infer.Resource(&Key{env: e}),
+			infer.Resource(&EncryptionKey{env: e}),
 		).
 		Build()
 }

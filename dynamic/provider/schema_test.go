@@ -87,6 +87,12 @@ func TestProgramDeclarationsMatchThePluginSchema(t *testing.T) {
 			return err
 		}
 		outputs[odaa.NetworkLockType] = lock
+		ek, err := odaa.NewEncryptionKey(ctx, "ek", &odaa.EncryptionKeyArgs{DatabaseOcid: s, VaultURI: s, KeyName: s,
+			RevertOnDelete: pulumi.Bool(false)})
+		if err != nil {
+			return err
+		}
+		outputs[odaa.EncryptionKeyType] = ek
 		return nil
 	}, pulumi.WithMocks("project", "stack", rec))
 	if err != nil {

@@ -1,0 +1,43 @@
+// This file holds what the plugin's OCI resources share: the OCI options and the lazily made client of
+// Autonomous Databases, whose waits report status lines of the calling resource and sleep through the
+// plugin's (recordable) sleep.
+package provider
+
+import (
+	"context"
+	"sync"
+
+	"github.com/odaa-platform/adbs-hsm/dynamic/ocidb"
+)
+
+// OCIOptions configure the OCI client (credentials, endpoint, HTTP client, retries, timeouts); the zero value
+// signs with common.DefaultConfigProvider(): ~/.oci/config and its fallbacks (see ocidb.Options).
+type OCIOptions = ocidb.Options
+
+// restarter is what a resource that restarts a database needs from the OCI client.
+type restarter interface {
+	Restart(ctx context.Context, databaseOcid string) error
+}
+
+var _ restarter = (*ocidb.Client)(nil)
+
+// ociEnv holds the lazily made OCI client of an env.
+type ociEnv struct {
+	once   sync.Once
+	client *ocidb.Client
+	err    error
+}
+
+// databases returns the OCI client of Autonomous Databases, made on first use so that a plugin serving only
+// HSM resources never needs OCI credentials. Unless Options.OCI sets its own, its waits are e.wait's: status
+// lines of the resource in the call's context, and the plugin's sleep.
+func (e *env) databases() (*ocidb.Client, error) {
+	e.oci.once.Do(func() {
+		opts := e.opts.OCI
+		if opts.Wait == nil {
+			opts.Wait = e.wait
+		}
+		e.oci.client, e.oci.err = ocidb.New(opts)
+	})
+	return e.oci.client, e.oci.err
+}
