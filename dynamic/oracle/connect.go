@@ -72,6 +72,27 @@ func descriptorField(descriptor, field string) string {
 	return ""
 }
 
+// serviceSuffix is the consumer-group suffix Autonomous Database puts on its aliases and service names.
+var serviceSuffix = regexp.MustCompile(`(?i)_(high|medium|low|tp|tpurgent)$`)
+
+// databaseName guesses the database's name from the alias (<db>_high) or the service name
+// (<prefix>_<db>_high.adb.oraclecloud.com), for messages that name its config key; "<database>" when neither
+// has the usual shape.
+func (c Conn) databaseName() string {
+	name := c.ConnectString
+	if !c.IsAlias() {
+		service := descriptorField(c.ConnectString, "service_name")
+		name, _, _ = strings.Cut(service, ".")
+		if _, rest, ok := strings.Cut(name, "_"); ok {
+			name = rest
+		}
+	}
+	if !serviceSuffix.MatchString(name) {
+		return "<database>"
+	}
+	return strings.ToLower(serviceSuffix.ReplaceAllString(name, ""))
+}
+
 func (c Conn) tnsnamesPath() string { return filepath.Join(c.WalletDirectory, "tnsnames.ora") }
 func (c Conn) sqlnetPath() string   { return filepath.Join(c.WalletDirectory, "sqlnet.ora") }
 

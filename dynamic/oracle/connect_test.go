@@ -197,7 +197,7 @@ func TestConnectExplainsEachFailureWithoutThePassword(t *testing.T) {
 			UnknownAlias, []string{"is not defined", "full connect descriptor"}},
 		{"ora-28759-wallet", "ORA-28759: failure to open file", WalletUnusable, []string{"wallet cannot be opened"}},
 		{"ora-01017-password", "ORA-01017: invalid username/password; logon denied", BadCredentials,
-			[]string{"user ADMIN was refused", "adminPasswords.<database>"}},
+			[]string{"user ADMIN was refused", "config key adminPasswords.adbhsmdemo "}},
 		{"ora-12170-timeout", "ORA-12170: TNS:Connect timeout occurred", Unreachable,
 			[]string{"private endpoint", "`pulumi up`"}},
 		{"ora-12541-no-listener", "ORA-12541: TNS:no listener", Unreachable, []string{"private endpoint"}},
@@ -247,4 +247,50 @@ func TestFieldCase8MissingClientLibraryIsNamed(t *testing.T) {
 	assert.Contains(t, err.Error(), "libclntsh")
 	assert.Contains(t, err.Error(), "LD_LIBRARY_PATH")
 	assert.NotContains(t, err.Error(), testPassword)
+}
+
+func TestOpenRefusesASecondWalletDirectory(t *testing.T) {
+	clientConfig.Lock()
+	saved := clientConfig.dir
+	savedPinned := clientConfig.pinned
+	clientConfig.dir, clientConfig.pinned = "", false
+	clientConfig.Unlock()
+	t.Cleanup(func() {
+		clientConfig.Lock()
+		clientConfig.dir, clientConfig.pinned = saved, savedPinned
+		clientConfig.Unlock()
+	})
+	first, second := t.TempDir(), t.TempDir()
+	open := func(wallet, connect string) error {
+		db, err := Open(context.Background(), Conn{ConnectString: connect, WalletDirectory: wallet, User: "ADMIN",
+			Password: testPassword})
+		if db != nil {
+			_ = db.Close()
+		}
+		return err
+	}
+
+	require.NoError(t, open(first, "adbhsmdemo_high"))
+	require.NoError(t, open("", descriptor), "a descriptor without a wallet shares the directory in use")
+	require.NoError(t, open(first, "adbhsmdemo_low"))
+	err := open(second, "otherdb_high")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "one configuration directory per process")
+	assert.Contains(t, err.Error(), second)
+	assert.Contains(t, err.Error(), first)
+	assert.NotContains(t, err.Error(), testPassword)
+}
+
+func TestDatabaseNameForTheConfigKey(t *testing.T) {
+	for _, tc := range []struct{ name, connect, want string }{
+		{"alias", "adbhsmdemo_high", "adbhsmdemo"},
+		{"upper-case-alias", "ADBHSMDEMO_TPURGENT", "adbhsmdemo"},
+		{"descriptor", descriptor, "adbhsmdemo"},
+		{"unusual-alias", "mydb", "<database>"},
+		{"easy-connect", "tcps://adb.eastus.oraclecloud.com:1522/abc_sales_low.adb.oraclecloud.com", "<database>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, Conn{ConnectString: tc.connect}.databaseName())
+		})
+	}
 }

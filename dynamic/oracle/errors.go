@@ -154,8 +154,9 @@ func explainConnect(err error, c Conn) error {
 			hint += ": set walletDirectory to the unzipped wallet, or connect with a one-way TLS descriptor"
 		}
 	case BadCredentials:
-		hint = fmt.Sprintf("user %s was refused: check the password, which comes from the config key "+
-			"adminPasswords.<database> (pulumi config set --secret --path 'adminPasswords.<database>' ...)", c.User)
+		key := "adminPasswords." + c.databaseName()
+		hint = fmt.Sprintf("user %s was refused: check the password, which comes from the config key %s "+
+			"(pulumi config set --secret --path '%s' ...)", c.User, key, key)
 	case Unreachable:
 		hint = "the database's private endpoint is not reachable from here: `pulumi up` must run on a host " +
 			"that reaches it (inside the VNet or a peered network, port 1521 or 1522 open, the database's " +

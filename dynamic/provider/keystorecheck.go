@@ -86,43 +86,48 @@ func (r *KeystoreCheck) Create(ctx context.Context, req infer.CreateRequest[Keys
 // check reads the keystore and returns it, with an error unless it is an open keystore in Azure.
 func (r *KeystoreCheck) check(ctx context.Context, in KeystoreCheckArgs) (KeystoreCheckState, error) {
 	st := KeystoreCheckState{KeystoreCheckArgs: in}
-	k, err := r.read(ctx, in.OracleConnection)
-	st.WrlType, st.WalletType, st.Status = k.WrlType, k.WalletType, k.Status
+	k, refused, err := r.read(ctx, in.OracleConnection)
 	if err != nil {
 		return st, err
+	}
+	st.WrlType, st.WalletType, st.Status = k.WrlType, k.WalletType, k.Status
+	if refused != nil {
+		return st, refused
 	}
 	p.GetLogger(ctx).Infof("keystore for key %s: %s", in.KeyID, k)
 	return st, nil
 }
 
-func (r *KeystoreCheck) read(ctx context.Context, c OracleConnection) (oracle.Keystore, error) {
+// read returns the keystore V$ENCRYPTION_WALLET shows and, in refused, why it is not an open one in Azure; err
+// is a failure to read it at all.
+func (r *KeystoreCheck) read(ctx context.Context, c OracleConnection) (k oracle.Keystore, refused, err error) {
 	db, done, err := r.env.database(ctx, c)
 	if err != nil {
-		return oracle.Keystore{}, err
+		return k, nil, err
 	}
 	defer done()
 	rows, err := oracle.ReadKeystores(ctx, db)
 	if err != nil {
-		return oracle.Keystore{}, err
+		return k, nil, err
 	}
-	k, err := oracle.PickKeystore(rows)
-	if err != nil {
-		return k, fmt.Errorf("checking the keystore of %s: %w", db.Where, err)
+	k, refused = oracle.PickKeystore(rows)
+	if refused != nil {
+		refused = fmt.Errorf("checking the keystore of %s: %w", db.Where, refused)
 	}
-	return k, nil
+	return k, refused, nil
 }
 
-// Read reports what V$ENCRYPTION_WALLET shows now, without failing: a closed keystore shows as drift, and the
-// next run checks again.
+// Read reports what V$ENCRYPTION_WALLET shows now, without failing on what it shows: a closed keystore shows as
+// drift, and the next run checks again.
 func (r *KeystoreCheck) Read(ctx context.Context, req infer.ReadRequest[KeystoreCheckArgs, KeystoreCheckState]) (
 	infer.ReadResponse[KeystoreCheckArgs, KeystoreCheckState], error) {
 	resp := infer.ReadResponse[KeystoreCheckArgs, KeystoreCheckState](req)
-	k, err := r.read(ctx, req.State.OracleConnection)
-	if err != nil && k == (oracle.Keystore{}) {
+	k, refused, err := r.read(ctx, req.State.OracleConnection)
+	if err != nil {
 		return resp, err
 	}
-	if err != nil {
-		p.GetLogger(ctx).Warning(err.Error())
+	if refused != nil {
+		p.GetLogger(ctx).Warning(refused.Error())
 	}
 	resp.State.WrlType, resp.State.WalletType, resp.State.Status = k.WrlType, k.WalletType, k.Status
 	return resp, nil

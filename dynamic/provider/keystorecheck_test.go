@@ -24,8 +24,8 @@ func keystore(mock sqlmock.Sqlmock, wrlType, walletType, status string) {
 }
 
 func TestKeystoreCheckAcceptsOpenCloudKeystores(t *testing.T) {
-	for _, wrl := range []string{"AZURE_KEY_VAULT", "AZURE_MANAGEDHSM"} {
-		t.Run(wrl, func(t *testing.T) {
+	for name, wrl := range map[string]string{"key-vault": "AZURE_KEY_VAULT", "managed-hsm": "AZURE_MANAGEDHSM"} {
+		t.Run(name, func(t *testing.T) {
 			env, db := newSQLEnv(t, nil)
 			keystore(db.expect(), wrl, "CLOUD", "OPEN")
 

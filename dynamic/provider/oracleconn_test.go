@@ -85,7 +85,8 @@ func TestConnectionFailuresSayWhatToFix(t *testing.T) {
 	for _, tc := range []struct {
 		name, err, want string
 	}{
-		{"wrong-password", "ORA-01017: invalid username/password; logon denied", "adminPasswords.<database>"},
+		{"wrong-password", "ORA-01017: invalid username/password; logon denied",
+			"config key adminPasswords.adbhsmdemo "},
 		{"private-endpoint-unreachable", "ORA-12170: TNS:Connect timeout occurred",
 			"private endpoint is not reachable from here: `pulumi up` must run on a host that reaches it"},
 		{"no-listener", "ORA-12541: TNS:no listener", "private endpoint"},
