@@ -3,6 +3,7 @@ package provider
 import (
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -249,4 +250,22 @@ func TestNetworkAclPreviewOpensNoConnection(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ADMIN", resp.Properties.Get("principal").AsString())
 	assert.Equal(t, 0, db.opened())
+}
+
+func TestNetworkAclUnknownPrincipalIsExplained(t *testing.T) {
+	env, db := newSQLEnv(t, nil)
+	mock := db.expect()
+	hostACEs(mock)
+	mock.ExpectExec("BEGIN DBMS_NETWORK_ACL_ADMIN.APPEND_HOST_ACE(host => :host, lower_port => :lower_port, " +
+		"upper_port => :upper_port, ace => xs$ace_type(privilege_list => xs$name_list(:privilege1), " +
+		"principal_name => :principal, principal_type => xs_acl.ptype_db)); END;").
+		WillReturnError(errors.New("ORA-01435: user does not exist"))
+
+	_, err := env.create(odaa.NetworkACLType, aclInputs("ADMIN", "connect"), false)
+
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "appending host ACE connect for ADMIN on "+aclHost+":443-443")
+	assert.Contains(t, err.Error(), "principals are upper-case")
+	assert.Contains(t, err.Error(), "ORA-01435")
+	db.verify()
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"database/sql"
+	"errors"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -201,4 +202,21 @@ func TestPrincipalAuthPreviewOpensNoConnection(t *testing.T) {
 	_, err := env.create(odaa.PrincipalAuthType, principalInputs(testTenant), true)
 	require.NoError(t, err)
 	assert.Equal(t, 0, db.opened())
+}
+
+func TestPrincipalAuthCloudAdminRefusalIsExplained(t *testing.T) {
+	env, db := newSQLEnv(t, nil)
+	create := db.expect()
+	integrations(create, "")
+	create.ExpectExec("BEGIN DBMS_CLOUD_ADMIN.ENABLE_PRINCIPAL_AUTH(provider => 'AZURE', " +
+		"params => JSON_OBJECT('azure_tenantid' value :tenant)); END;").WithArgs(sql.Named("tenant", testTenant)).
+		WillReturnError(errors.New("ORA-20000: Principal authentication is not supported for this database"))
+
+	_, err := env.create(odaa.PrincipalAuthType, principalInputs(testTenant), false)
+
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "enabling Azure principal auth for tenant "+testTenant)
+	assert.Contains(t, err.Error(), "DBMS_CLOUD_ADMIN refused the call")
+	assert.Contains(t, err.Error(), "ORA-20000")
+	db.verify()
 }
