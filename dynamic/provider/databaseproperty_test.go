@@ -1,3 +1,5 @@
+// This file tests DatabaseProperty through the in-process provider server against sqlmock: the allow-list, the
+// restart only when the value really changed and only when asked, drift, and restoring on delete.
 package provider
 
 import (

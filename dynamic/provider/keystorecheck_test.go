@@ -1,3 +1,4 @@
+// This file tests KeystoreCheck through the in-process provider server against sqlmock.
 package provider
 
 import (

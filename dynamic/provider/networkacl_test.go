@@ -1,3 +1,5 @@
+// This file tests NetworkAcl (field case 7) through the in-process provider server against sqlmock: APPEND only
+// for what is missing, reads only on a second run, drift, removal of exactly what was appended.
 package provider
 
 import (

@@ -1,3 +1,5 @@
+// This file tests connecting through the provider (field case 8): the ping before any statement, the wallet
+// path, the missing client library, and connection failures that say what to fix without the password.
 package provider
 
 import (

@@ -1,3 +1,5 @@
+// This file tests PrincipalAuth through the in-process provider server against sqlmock: ENABLE once, adoption
+// for the same tenant, no re-enabling on update, drift, and DISABLE on delete.
 package provider
 
 import (
