@@ -4,7 +4,6 @@
 package provider
 
 import (
-	"context"
 	"sync"
 
 	"github.com/odaa-platform/adbs-hsm/dynamic/ocidb"
@@ -14,12 +13,7 @@ import (
 // signs with common.DefaultConfigProvider(): ~/.oci/config and its fallbacks (see ocidb.Options).
 type OCIOptions = ocidb.Options
 
-// restarter is what a resource that restarts a database needs from the OCI client.
-type restarter interface {
-	Restart(ctx context.Context, databaseOcid string) error
-}
-
-var _ restarter = (*ocidb.Client)(nil)
+var _ databaseRestarter = (*ocidb.Client)(nil)
 
 // ociEnv holds the lazily made OCI client of an env.
 type ociEnv struct {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/odaa-platform/adbs-hsm/dynamic/hsm"
 	"github.com/odaa-platform/adbs-hsm/dynamic/odaa"
+	"github.com/odaa-platform/adbs-hsm/dynamic/oracle"
 )
 
 // Options configure the plugin. The zero value is what `pulumi up` runs with: credentials from azidentity's
@@ -30,6 +31,11 @@ type Options struct {
 	OCI OCIOptions
 	// sleep replaces time.After in polling, so that tests never wait.
 	sleep func(time.Duration) <-chan time.Time
+	// openDB replaces the godror connection (oracle.Open), so that tests hand in sqlmock; the wallet checks and
+	// the ping still run.
+	openDB oracle.Opener
+	// restart replaces the OCI client that restarts a database after a property change.
+	restart databaseRestarter
 }
 
 // Timeouts name the limits of the plugin's long waits.
@@ -131,6 +137,10 @@ func New(opts Options) (p.Provider, error) {
 			infer.Resource(&RoleAssignment{env: e}),
 			infer.Resource(&Key{env: e}),
 			infer.Resource(&EncryptionKey{env: e}),
+			infer.Resource(&NetworkACL{env: e}),
+			infer.Resource(&DatabaseProperty{env: e}),
+			infer.Resource(&PrincipalAuth{env: e}),
+			infer.Resource(&KeystoreCheck{env: e}),
 		).
 		Build()
 }

@@ -93,6 +93,30 @@ func TestProgramDeclarationsMatchThePluginSchema(t *testing.T) {
 			return err
 		}
 		outputs[odaa.EncryptionKeyType] = ek
+		conn := odaa.Connection{ConnectString: s, WalletDirectory: s, User: s, Password: s}
+		acl, err := odaa.NewNetworkACL(ctx, "acl", &odaa.NetworkACLArgs{Connection: conn, Host: s,
+			LowerPort: pulumi.Int(443), UpperPort: pulumi.Int(443), Principal: s, Privileges: pulumi.StringArray{s}})
+		if err != nil {
+			return err
+		}
+		outputs[odaa.NetworkACLType] = acl
+		prop, err := odaa.NewDatabaseProperty(ctx, "prop", &odaa.DatabasePropertyArgs{Connection: conn, Name: s,
+			Value: s, RestartOnChange: pulumi.Bool(true), DatabaseOcid: s})
+		if err != nil {
+			return err
+		}
+		outputs[odaa.DatabasePropertyType] = prop
+		auth, err := odaa.NewPrincipalAuth(ctx, "auth", &odaa.PrincipalAuthArgs{Connection: conn, Provider: s,
+			TenantID: s})
+		if err != nil {
+			return err
+		}
+		outputs[odaa.PrincipalAuthType] = auth
+		check, err := odaa.NewKeystoreCheck(ctx, "check", &odaa.KeystoreCheckArgs{Connection: conn, KeyID: s})
+		if err != nil {
+			return err
+		}
+		outputs[odaa.KeystoreCheckType] = check
 		return nil
 	}, pulumi.WithMocks("project", "stack", rec))
 	if err != nil {
@@ -114,6 +138,14 @@ func TestProgramDeclarationsMatchThePluginSchema(t *testing.T) {
 			for _, required := range declared.RequiredInputs {
 				if _, ok := sent[resource.PropertyKey(required)]; !ok {
 					t.Errorf("the plugin requires input %q, which the program does not send", required)
+				}
+			}
+			if raw, ok := declared.InputProperties["password"]; ok {
+				var prop struct {
+					Secret bool `json:"secret"`
+				}
+				if err := json.Unmarshal(raw, &prop); err != nil || !prop.Secret {
+					t.Errorf("input password is not declared secret: %s", raw)
 				}
 			}
 			for _, name := range outputTags(res) {

@@ -1,0 +1,240 @@
+// This file holds DatabaseProperty: ROUTE_OUTBOUND_CONNECTIONS, set with ALTER DATABASE PROPERTY, read back from
+// DATABASE_PROPERTIES, restored to the value found before on delete, and optionally followed by a restart of
+// the database through OCI when the value really changed.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/odaa-platform/adbs-hsm/dynamic/oracle"
+)
+
+// databaseRestarter restarts an Autonomous Database through OCI (stop, start) and waits until it is
+// AVAILABLE again, reporting progress lines.
+type databaseRestarter interface {
+	Restart(ctx context.Context, databaseOcid string) error
+}
+
+// restarter returns the client that restarts databases: the OCI client, unless a test handed in its own.
+func (e *env) restarter() (databaseRestarter, error) {
+	if e.opts.restart != nil {
+		return e.opts.restart, nil
+	}
+	client, err := e.databases()
+	if err != nil {
+		return nil, fmt.Errorf("restarting the database after the property change: %w", err)
+	}
+	return client, nil
+}
+
+// DatabaseProperty is the resource; its methods are the CRUD the engine calls.
+type DatabaseProperty struct{ env *env }
+
+// DatabasePropertyArgs are the inputs.
+type DatabasePropertyArgs struct {
+	OracleConnection
+	Name            string `pulumi:"name"`
+	Value           string `pulumi:"value"`
+	RestartOnChange bool   `pulumi:"restartOnChange,optional"`
+	DatabaseOcid    string `pulumi:"databaseOcid,optional"`
+}
+
+// DatabasePropertyState is what the engine stores.
+type DatabasePropertyState struct {
+	DatabasePropertyArgs
+	// PreviousValue is the value found before the first change, restored on delete.
+	PreviousValue string `pulumi:"previousValue"`
+}
+
+// Annotate sets the token the program registers.
+func (r *DatabaseProperty) Annotate(a infer.Annotator) {
+	a.SetToken("oracle", "DatabaseProperty")
+	a.Describe(r, "A database property of an Autonomous Database, such as ROUTE_OUTBOUND_CONNECTIONS.")
+}
+
+// Annotate documents the inputs.
+func (a *DatabasePropertyArgs) Annotate(an infer.Annotator) {
+	describeConnection(an, &a.OracleConnection)
+	an.Describe(&a.Name, "Property name: ROUTE_OUTBOUND_CONNECTIONS.")
+	an.Describe(&a.Value, "PRIVATE_ENDPOINT, ENFORCE_PRIVATE_ENDPOINT, or '' to reset.")
+	an.Describe(&a.RestartOnChange, "Restart the database through OCI when the value really changed. "+
+		"Default false.")
+	an.Describe(&a.DatabaseOcid, "OCI ID of the database; required with restartOnChange.")
+}
+
+// Annotate documents the outputs.
+func (s *DatabasePropertyState) Annotate(an infer.Annotator) {
+	an.Describe(&s.PreviousValue, "Value found before the first change; delete restores it.")
+}
+
+// Check validates the property and value against the allow-list (the ALTER cannot bind them) and that a restart
+// has a database to restart.
+func (r *DatabaseProperty) Check(ctx context.Context, req infer.CheckRequest) (
+	infer.CheckResponse[DatabasePropertyArgs], error) {
+	in, failures, err := infer.DefaultCheck[DatabasePropertyArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[DatabasePropertyArgs]{Inputs: in, Failures: failures}, err
+	}
+	known := func(property string) bool { return !req.NewInputs.Get(property).HasComputed() }
+	failures = append(failures, checkConnection(req, in.OracleConnection)...)
+
+	in.Name = strings.ToUpper(strings.TrimSpace(in.Name))
+	in.Value = strings.ToUpper(strings.TrimSpace(in.Value))
+	if known("name") && known("value") {
+		if err := oracle.CheckProperty(in.Name, in.Value); err != nil {
+			property := "value"
+			if _, ok := oracle.PropertyValues[in.Name]; !ok {
+				property = "name"
+			}
+			failures = append(failures, p.CheckFailure{Property: property, Reason: err.Error()})
+		}
+	}
+	if in.RestartOnChange && known("databaseOcid") &&
+		!strings.HasPrefix(in.DatabaseOcid, "ocid1.autonomousdatabase.") {
+		failures = append(failures, p.CheckFailure{Property: "databaseOcid", Reason: fmt.Sprintf("restartOnChange "+
+			"needs the database's OCI ID, ocid1.autonomousdatabase...., not %q", in.DatabaseOcid)})
+	}
+	return infer.CheckResponse[DatabasePropertyArgs]{Inputs: in, Failures: failures}, nil
+}
+
+// Create sets the property unless it already has the value, remembers the value found before, and restarts
+// the database when asked and the value really changed. Nothing connects on preview.
+func (r *DatabaseProperty) Create(ctx context.Context, req infer.CreateRequest[DatabasePropertyArgs]) (
+	infer.CreateResponse[DatabasePropertyState], error) {
+	in := req.Inputs
+	resp := infer.CreateResponse[DatabasePropertyState]{ID: in.Name,
+		Output: DatabasePropertyState{DatabasePropertyArgs: in}}
+	if req.DryRun {
+		return resp, nil
+	}
+
+	before, err := r.apply(ctx, in)
+	resp.Output.PreviousValue = before
+	return resp, err
+}
+
+// apply sets the value, restarts when asked and it changed, and returns the value found before.
+func (r *DatabaseProperty) apply(ctx context.Context, in DatabasePropertyArgs) (string, error) {
+	db, done, err := r.env.database(ctx, in.OracleConnection)
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	before, changed, err := oracle.EnsureProperty(ctx, db, in.Name, in.Value)
+	if err != nil {
+		return before, err
+	}
+	log := p.GetLogger(ctx)
+	if !changed {
+		log.Infof("%s is already %q on %s: nothing changed", in.Name, in.Value, db.Where)
+		return before, nil
+	}
+	log.Infof("%s changed from %q to %q on %s", in.Name, before, in.Value, db.Where)
+	if !in.RestartOnChange {
+		return before, nil
+	}
+	restarter, err := r.env.restarter()
+	if err != nil {
+		return before, err
+	}
+	log.InfoStatusf("restarting database %s so that %s takes effect", in.DatabaseOcid, in.Name)
+	if err := restarter.Restart(ctx, in.DatabaseOcid); err != nil {
+		return before, fmt.Errorf("restarting database %s after changing %s: %w", in.DatabaseOcid, in.Name, err)
+	}
+	return before, nil
+}
+
+// Read reports the value the database has now, so that a change made outside Pulumi shows as drift.
+func (r *DatabaseProperty) Read(ctx context.Context,
+	req infer.ReadRequest[DatabasePropertyArgs, DatabasePropertyState]) (
+	infer.ReadResponse[DatabasePropertyArgs, DatabasePropertyState], error) {
+	resp := infer.ReadResponse[DatabasePropertyArgs, DatabasePropertyState](req)
+	db, done, err := r.env.database(ctx, req.State.OracleConnection)
+	if err != nil {
+		return resp, err
+	}
+	defer done()
+	value, err := oracle.ReadProperty(ctx, db, req.State.Name)
+	if err != nil {
+		return resp, err
+	}
+	resp.State.Value = value
+	return resp, nil
+}
+
+// Diff replaces the resource for another property; a new value, restart setting or connection changes in
+// place.
+func (r *DatabaseProperty) Diff(_ context.Context,
+	req infer.DiffRequest[DatabasePropertyArgs, DatabasePropertyState]) (p.DiffResponse, error) {
+	old, in := req.State, req.Inputs
+	diff := map[string]p.PropertyDiff{}
+	if !strings.EqualFold(old.Name, in.Name) {
+		diff["name"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
+	}
+	if !strings.EqualFold(old.Value, in.Value) {
+		diff["value"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+	}
+	if old.RestartOnChange != in.RestartOnChange {
+		diff["restartOnChange"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+	}
+	if old.DatabaseOcid != in.DatabaseOcid {
+		diff["databaseOcid"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+	}
+	connectionDiff(diff, old.OracleConnection, in.OracleConnection)
+	return p.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff}, nil
+}
+
+// Update sets a new value (or the same value again after drift) and restarts when asked and it really changed;
+// the value found before the first change stays the one delete restores.
+func (r *DatabaseProperty) Update(ctx context.Context,
+	req infer.UpdateRequest[DatabasePropertyArgs, DatabasePropertyState]) (
+	infer.UpdateResponse[DatabasePropertyState], error) {
+	resp := infer.UpdateResponse[DatabasePropertyState]{Output: DatabasePropertyState{
+		DatabasePropertyArgs: req.Inputs, PreviousValue: req.State.PreviousValue}}
+	if req.DryRun || strings.EqualFold(req.State.Value, req.Inputs.Value) {
+		return resp, nil
+	}
+	_, err := r.apply(ctx, req.Inputs)
+	return resp, err
+}
+
+// Delete restores the value found before the first change. A property that already has it is success with a
+// warning. No restart: the database is usually being torn down with it, and the restored value takes effect at
+// its next restart.
+func (r *DatabaseProperty) Delete(ctx context.Context, req infer.DeleteRequest[DatabasePropertyState]) (
+	infer.DeleteResponse, error) {
+	st := req.State
+	log := p.GetLogger(ctx)
+	stmt, err := oracle.SetProperty(st.Name, st.PreviousValue)
+	if err != nil {
+		return infer.DeleteResponse{}, fmt.Errorf("restoring %s to %q: %w; set it by hand with ALTER DATABASE "+
+			"PROPERTY", st.Name, st.PreviousValue, err)
+	}
+	db, done, err := r.env.database(ctx, st.OracleConnection)
+	if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	defer done()
+	current, err := oracle.ReadProperty(ctx, db, st.Name)
+	if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	if strings.EqualFold(current, st.PreviousValue) {
+		log.Warningf("%s is already %q, the value before this resource, on %s: nothing to restore", st.Name,
+			current, db.Where)
+		return infer.DeleteResponse{}, nil
+	}
+	if err := db.Exec(ctx, stmt); err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	if st.RestartOnChange {
+		log.Warningf("%s is %q again on %s; it takes effect at the database's next restart", st.Name,
+			st.PreviousValue, db.Where)
+	}
+	return infer.DeleteResponse{}, nil
+}

@@ -1,0 +1,78 @@
+// This file holds what the Oracle resources share: the connection inputs every SQL resource carries, and the
+// env method that checks them, connects (through godror, or the test hook) and pings before any statement.
+package provider
+
+import (
+	"context"
+	"strings"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/odaa-platform/adbs-hsm/dynamic/oracle"
+)
+
+// OracleConnection is how a SQL resource reaches its database, flattened into its inputs.
+type OracleConnection struct {
+	ConnectString   string `pulumi:"connectString"`
+	WalletDirectory string `pulumi:"walletDirectory,optional"`
+	User            string `pulumi:"user"`
+	Password        string `pulumi:"password" provider:"secret"`
+}
+
+func describeConnection(an infer.Annotator, c *OracleConnection) {
+	an.Describe(&c.ConnectString, "TNS alias defined in walletDirectory's tnsnames.ora, or a full one-way TLS "+
+		"connect descriptor.")
+	an.Describe(&c.WalletDirectory, "Directory of the unzipped wallet: tnsnames.ora, sqlnet.ora (whose "+
+		"DIRECTORY must name this directory) and cwallet.sso. Optional with a full descriptor.")
+	an.Describe(&c.User, "User to connect as: ADMIN on Autonomous Database.")
+	an.Describe(&c.Password, "Password of user. Secret.")
+}
+
+func (c OracleConnection) conn() oracle.Conn {
+	return oracle.Conn{ConnectString: c.ConnectString, WalletDirectory: c.WalletDirectory, User: c.User,
+		Password: c.Password}
+}
+
+// checkConnection reports missing connection inputs, naming each; inputs unknown in a preview are not judged.
+func checkConnection(req infer.CheckRequest, c OracleConnection) []p.CheckFailure {
+	var failures []p.CheckFailure
+	for _, f := range []struct{ property, value string }{{"connectString", c.ConnectString}, {"user", c.User},
+		{"password", c.Password}} {
+		if strings.TrimSpace(f.value) == "" && !req.NewInputs.Get(f.property).HasComputed() {
+			failures = append(failures, p.CheckFailure{Property: f.property, Reason: "is required"})
+		}
+	}
+	return failures
+}
+
+// connectionDiff marks changed connection inputs as in-place updates: another way to reach the same database
+// changes only the state.
+func connectionDiff(diff map[string]p.PropertyDiff, old, in OracleConnection) {
+	for name, pair := range map[string][2]string{
+		"connectString":   {old.ConnectString, in.ConnectString},
+		"walletDirectory": {old.WalletDirectory, in.WalletDirectory},
+		"user":            {old.User, in.User},
+		"password":        {old.Password, in.Password},
+	} {
+		if pair[0] != pair[1] {
+			diff[name] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+		}
+	}
+}
+
+// database connects to the database c names and returns the executor every statement goes through, with a
+// status line per change, and the function that closes the connection. It pings before returning, so that a
+// bad alias, wallet, password or network fails here with what to fix.
+func (e *env) database(ctx context.Context, c OracleConnection) (*oracle.DB, func(), error) {
+	open := oracle.Open
+	if e.opts.openDB != nil {
+		open = e.opts.openDB
+	}
+	conn := c.conn()
+	db, err := oracle.Connect(ctx, conn, open)
+	if err != nil {
+		return nil, nil, err
+	}
+	return oracle.NewDB(db, conn.String(), p.GetLogger(ctx).InfoStatus), func() { _ = db.Close() }, nil
+}
