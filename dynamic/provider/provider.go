@@ -68,7 +68,7 @@ func (e *env) credential() (azcore.TokenCredential, error) {
 			ClientOptions: e.opts.HSM.ClientOptions,
 		})
 		if e.credErr != nil {
-			e.credErr = fmt.Errorf("finding Azure credentials (az login, ARM_* or AZURE_* variables, managed "+
+			e.credErr = fmt.Errorf("finding Azure credentials (az login, the AZURE_* variables, managed "+
 				"identity): %w", e.credErr)
 		}
 	})

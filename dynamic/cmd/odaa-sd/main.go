@@ -23,11 +23,20 @@ func main() {
 
 // run is the command without its process: it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: odaa-sd prove --domain <file> --key <private key file> [--key ...]"
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		_, _ = fmt.Fprintln(stdout, usage)
+		return 0
+	}
 	if len(args) == 0 || args[0] != "prove" {
-		_, _ = fmt.Fprintln(stderr, "usage: odaa-sd prove --domain <file> --key <private key file> [--key ...]")
+		_, _ = fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	if err := prove(args[1:], stdout, stderr); err != nil {
+	err := prove(args[1:], stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0 // the flag package has printed the flags
+	}
+	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "odaa-sd prove: %v\n", err)
 		if errors.Is(err, errUsage) {
 			return 2
@@ -50,7 +59,9 @@ func prove(args []string, stdout, stderr io.Writer) error {
 	domainPath := fs.String("domain", "", "security domain file, as downloaded")
 	var keyPaths files
 	fs.Var(&keyPaths, "key", "private key file (PEM, PKCS#1 or PKCS#8), optionally with its certificate; repeat")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if *domainPath == "" || len(keyPaths) == 0 {

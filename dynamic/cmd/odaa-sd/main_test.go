@@ -147,3 +147,18 @@ func TestProveUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpIsNotAnError(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"prove", "--help"}} {
+		var out, errOut bytes.Buffer
+		code := run(args, &out, &errOut)
+		if code != 0 || !strings.Contains(out.String()+errOut.String(), "-domain") &&
+			!strings.Contains(out.String(), "usage") {
+			t.Errorf("run(%q) = %d, stdout %q, stderr %q; want 0 with the usage", args, code, out.String(),
+				errOut.String())
+		}
+		if strings.Contains(errOut.String(), "help requested") {
+			t.Errorf("run(%q) reports help as an error: %q", args, errOut.String())
+		}
+	}
+}
