@@ -466,6 +466,26 @@ func TestRestoreBlobRoundTrip(t *testing.T) {
 		_, err := RestoreBlob(f, fs.pick(0, 1), nil)
 		assert.Error(t, err)
 	})
+	t.Run("from-recovered-master", func(t *testing.T) {
+		master, err := RecoverMaster(f, fs.pick(1, 2))
+		require.NoError(t, err)
+		kept := append([]byte(nil), master...)
+		blob, err := RestoreBlobFromMaster(f, master, tk)
+		require.NoError(t, err)
+		assert.Equal(t, kept, master, "the caller's master is the caller's to clear")
+		items, err := OpenRestoreBlob(blob, fs.transfer)
+		require.NoError(t, err)
+		require.Len(t, items, len(itemPlaintexts))
+		for i, it := range items {
+			assert.Equal(t, itemPlaintexts[i], it.Plaintext)
+		}
+	})
+	t.Run("from-a-wrong-master", func(t *testing.T) {
+		wrong := make([]byte, 32)
+		_, err := RestoreBlobFromMaster(f, wrong, tk)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "decrypting data item 1 of 3")
+	})
 }
 
 func TestProveWithoutCertificates(t *testing.T) {

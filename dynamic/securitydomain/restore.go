@@ -11,29 +11,43 @@ import (
 )
 
 // RestoreBlob decrypts f with keys (see RecoverMaster: keys beyond the quorum or matching nothing are
-// tolerated), draws a fresh 32-byte master secret, re-encrypts every item under it with the same tags
-// ("dir" JWEs whose kid is the tag) and wraps the new master to the transfer key with RSA-OAEP-256. It
-// returns the restore blob JSON text; the upload body is WrapValue of it.
+// tolerated) and builds the restore blob with RestoreBlobFromMaster. It returns the restore blob JSON text;
+// the upload body is WrapValue of it.
 func RestoreBlob(f *File, keys []KeyPair, transfer *TransferKey) ([]byte, error) {
-	if transfer == nil || transfer.PublicKey == nil {
-		return nil, errors.New("building restore blob: transfer key is missing")
+	if err := checkTransferKey(transfer); err != nil {
+		return nil, err
 	}
-	if transfer.PublicKey.N.BitLen() < MinRSABits {
-		return nil, fmt.Errorf("building restore blob: transfer key has %d bits, at least %d are required",
-			transfer.PublicKey.N.BitLen(), MinRSABits)
+	master, err := RecoverMaster(f, keys)
+	if err != nil {
+		return nil, fmt.Errorf("building restore blob: %w", err)
 	}
-	if transfer.Thumbprint == "" {
-		return nil, errors.New("building restore blob: transfer key has no thumbprint")
+	defer clear(master)
+	return RestoreBlobFromMaster(f, master, transfer)
+}
+
+// RestoreBlobFromMaster decrypts every item of f with its recovered master secret, draws a fresh 32-byte
+// master, re-encrypts the items under it with the same tags ("dir" JWEs whose kid is the tag) and wraps the
+// new master to the transfer key with RSA-OAEP-256. It returns the restore blob JSON text. master is left
+// as it was (the caller clears it); the fresh master and the plaintexts are cleared before it returns.
+func RestoreBlobFromMaster(f *File, master []byte, transfer *TransferKey) ([]byte, error) {
+	if err := checkTransferKey(transfer); err != nil {
+		return nil, err
 	}
-	items, err := DecryptItems(f, keys)
+	if f == nil {
+		return nil, errors.New("building restore blob: security domain is missing")
+	}
+	if err := f.validate(); err != nil {
+		return nil, fmt.Errorf("building restore blob: %w: %w", ErrInvalidFormat, err)
+	}
+	items, err := decryptItems(f.EncData, master)
 	if err != nil {
 		return nil, fmt.Errorf("building restore blob: %w", err)
 	}
 	defer clearItems(items)
 
-	master := make([]byte, masterSize)
-	defer clear(master)
-	if _, err := rand.Read(master); err != nil {
+	fresh := make([]byte, masterSize)
+	defer clear(fresh)
+	if _, err := rand.Read(fresh); err != nil {
 		return nil, fmt.Errorf("building restore blob: drawing master secret: %w", err)
 	}
 	plaintexts := make([][]byte, len(items))
@@ -41,15 +55,30 @@ func RestoreBlob(f *File, keys []KeyPair, transfer *TransferKey) ([]byte, error)
 	for i, it := range items {
 		plaintexts[i], tags[i] = it.Plaintext, it.Tag
 	}
-	enc, err := encryptItems(master, plaintexts, tags)
+	enc, err := encryptItems(fresh, plaintexts, tags)
 	if err != nil {
 		return nil, fmt.Errorf("building restore blob: %w", err)
 	}
-	wrapped, err := encryptToRSA(transfer.PublicKey, master, wrappedKeyID)
+	wrapped, err := encryptToRSA(transfer.PublicKey, fresh, wrappedKeyID)
 	if err != nil {
 		return nil, fmt.Errorf("building restore blob: wrapping master secret: %w", err)
 	}
 	return marshalJSON(RestoreData{EncData: enc, WrappedKey: WrappedKey{EncKey: wrapped, X5tS256: transfer.Thumbprint}})
+}
+
+// checkTransferKey refuses a transfer key the blob cannot be wrapped to.
+func checkTransferKey(transfer *TransferKey) error {
+	if transfer == nil || transfer.PublicKey == nil {
+		return errors.New("building restore blob: transfer key is missing")
+	}
+	if transfer.PublicKey.N.BitLen() < MinRSABits {
+		return fmt.Errorf("building restore blob: transfer key has %d bits, at least %d are required",
+			transfer.PublicKey.N.BitLen(), MinRSABits)
+	}
+	if transfer.Thumbprint == "" {
+		return errors.New("building restore blob: transfer key has no thumbprint")
+	}
+	return nil
 }
 
 // OpenRestoreBlob is the HSM side of RestoreBlob: it unwraps the master secret with the transfer key pair
