@@ -5,7 +5,8 @@
 //
 // The security domain is real cryptography: a download creates a domain with securitydomain.Create from the
 // caller's certificates, and an upload opens the restore blob with the server's transfer key. Keys are real
-// RSA keys, so encrypt/decrypt and wrap/unwrap round trips are genuine.
+// RSA keys, so encrypt/decrypt and wrap/unwrap round trips are genuine; a key backup is sealed under a key
+// derived from the security domain's items, so it restores only into an HSM holding the same domain.
 //
 // Authorization follows the service: a data-plane request without a bearer token gets the Key Vault
 // challenge; a token the server issued (Server.Token, Server.Credential) names a principal, and the

@@ -48,8 +48,10 @@ const (
 	RouteDecrypt              = "POST /keys/{name}/{version}/decrypt"
 	RouteWrapKey              = "POST /keys/{name}/{version}/wrapkey"
 	RouteUnwrapKey            = "POST /keys/{name}/{version}/unwrapkey"
+	RouteBackupKey            = "POST /keys/{name}/backup"
+	RouteRestoreKey           = "POST /keys/restore"
 	// RouteUnsupportedKeyOperation covers real key operations the fake does not implement (sign, verify,
-	// backup, restore, import, release, rng); they answer 501.
+	// import, release, rng); they answer 501.
 	RouteUnsupportedKeyOperation = "POST /keys/{name}/{version}/{unsupported}"
 )
 
@@ -68,7 +70,7 @@ func KeyRoutes() []string {
 	return []string{RouteCreateKey, RouteGetKey, RouteUpdateKey, RouteListKeys, RouteListKeyVersions,
 		RouteDeleteKey, RouteGetDeletedKey, RouteListDeletedKeys, RoutePurgeDeletedKey, RouteRecoverDeletedKey,
 		RouteGetRotationPolicy, RouteUpdateRotationPolicy, RouteRotateKey, RouteEncrypt, RouteDecrypt,
-		RouteWrapKey, RouteUnwrapKey, RouteUnsupportedKeyOperation}
+		RouteWrapKey, RouteUnwrapKey, RouteBackupKey, RouteRestoreKey, RouteUnsupportedKeyOperation}
 }
 
 // RoleRoutes lists every local RBAC route.
@@ -113,7 +115,7 @@ var supportedKeyOps = map[string]string{
 
 // unsupportedKeyOps are real POST operations on a key (version) the fake does not implement.
 var unsupportedKeyOps = map[string]bool{
-	"sign": true, "verify": true, "backup": true, "release": true, "attestation": true,
+	"sign": true, "verify": true, "release": true, "attestation": true,
 }
 
 // splitPath returns the non-empty segments of p; the service treats repeated slashes as one.
@@ -214,6 +216,11 @@ func matchKeys(c *call, method string, rest []string) (routeEntry, bool) {
 	c.name = rest[0]
 	switch len(rest) {
 	case 1:
+		if method == http.MethodPost && strings.EqualFold(rest[0], "restore") {
+			c.name = ""
+			e.name, e.h = RouteRestoreKey, (*Server).restoreKey
+			return e, true
+		}
 		switch method {
 		case http.MethodGet:
 			e.name, e.h = RouteGetKey, (*Server).getKey
@@ -243,6 +250,8 @@ func matchKeySegment(c *call, e routeEntry, method, seg string) (routeEntry, boo
 	switch {
 	case method == http.MethodPost && lower == "create":
 		e.name, e.h = RouteCreateKey, (*Server).createKey
+	case method == http.MethodPost && lower == "backup":
+		e.name, e.h = RouteBackupKey, (*Server).backupKey
 	case method == http.MethodPost && lower == "rotate":
 		e.name, e.h = RouteRotateKey, (*Server).rotateKey
 	case method == http.MethodGet && lower == "rotationpolicy":

@@ -5,6 +5,7 @@ package fakehsm
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,6 +42,10 @@ const transferKeyBits = securitydomain.MinRSABits
 type pendingOp struct {
 	pollsLeft int
 	done      bool
+	// failure, when set, ends the operation Failed with these details instead of Success.
+	failure string
+	// items are installed when an upload succeeds.
+	items []securitydomain.Item
 }
 
 // sdState is the security domain state of the HSM.
@@ -161,6 +166,9 @@ func pollLocked(op *pendingOp, what string) (operationStatus, *apiError) {
 		return operationStatus{Status: StatusInProgress}, nil
 	}
 	op.done = true
+	if op.failure != "" {
+		return operationStatus{Status: StatusFailed, StatusDetails: op.failure}, nil
+	}
 	return operationStatus{Status: StatusSuccess,
 		StatusDetails: fmt.Sprintf("The security domain %s operation completed successfully.", what)}, nil
 }
@@ -235,7 +243,7 @@ func (s *Server) uploadSecurityDomain(c *call) *apiError {
 		return badParameter("reading the request body: %v", err)
 	}
 	s.mu.Lock()
-	transfer, busy := s.sd.transfer, s.sd.activated || s.sd.upload != nil
+	transfer, busy := s.sd.transfer, s.uploadBusyLocked()
 	s.mu.Unlock()
 	if busy {
 		return newAPIError(http.StatusConflict, CodeConflict,
@@ -249,19 +257,37 @@ func (s *Server) uploadSecurityDomain(c *call) *apiError {
 		return badParameter("the security domain could not be restored: %v", err)
 	}
 	s.mu.Lock()
-	if s.sd.activated || s.sd.upload != nil {
+	if s.uploadBusyLocked() {
 		s.mu.Unlock()
 		return newAPIError(http.StatusConflict, CodeConflict,
 			"Security domain upload is not allowed: the managed HSM is already activated.")
 	}
-	s.sd.items = items
-	s.sd.upload = &pendingOp{pollsLeft: s.cfg.pendingPolls}
+	s.sd.upload = &pendingOp{pollsLeft: s.cfg.pendingPolls, failure: s.cfg.uploadFailure, items: items}
 	s.mu.Unlock()
 
 	c.w.Header().Set("Azure-AsyncOperation", s.asyncOperationURL(c.r, "securitydomain/upload/pending"))
 	s.paceLRO(c.w)
 	writeJSON(c.w, http.StatusAccepted, operationStatus{Status: StatusInProgress})
 	return nil
+}
+
+// uploadBusyLocked reports whether an upload must be refused: the HSM is active or restoring. An upload that
+// ended Failed may be tried again.
+func (s *Server) uploadBusyLocked() bool {
+	op := s.sd.upload
+	return s.sd.activated || op != nil && !(op.done && op.failure != "")
+}
+
+// randomItems draws the items of a security domain the fake was started with (WithActivated).
+func randomItems() []securitydomain.Item {
+	items := make([]securitydomain.Item, sdItemCount)
+	for i := range items {
+		tag, pt := make([]byte, 16), make([]byte, sdItemBytes)
+		_, _ = rand.Read(tag) // crypto/rand.Read never fails
+		_, _ = rand.Read(pt)
+		items[i] = securitydomain.Item{Tag: hex.EncodeToString(tag), Plaintext: pt}
+	}
+	return items
 }
 
 // uploadPending reports the upload; the HSM becomes active when it reports Success.
@@ -271,8 +297,8 @@ func (s *Server) uploadPending(c *call) *apiError {
 	}
 	s.mu.Lock()
 	st, err := pollLocked(s.sd.upload, "upload")
-	if err == nil && st.Status == StatusSuccess {
-		s.sd.activated = true
+	if err == nil && st.Status == StatusSuccess && !s.sd.activated {
+		s.sd.activated, s.sd.items = true, s.sd.upload.items
 	}
 	s.mu.Unlock()
 	if err != nil {

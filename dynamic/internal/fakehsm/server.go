@@ -61,6 +61,7 @@ type config struct {
 	clock                 func() time.Time
 	activated             bool
 	downloadBody          func(envelope []byte) []byte
+	uploadFailure         string
 	retentionDays         int
 	network               *Network
 }
@@ -151,8 +152,13 @@ func WithDownloadBody(rewrite func(envelope []byte) []byte) Option {
 	return func(c *config) { c.downloadBody = rewrite }
 }
 
+// WithUploadFailure makes every security-domain upload end Failed with details as its status_details, after
+// the InProgress polls WithPendingPolls sets; the HSM stays inactive and keeps no restored items.
+func WithUploadFailure(details string) Option { return func(c *config) { c.uploadFailure = details } }
+
 // WithActivated starts the HSM activated, as if its security domain had been downloaded before the test;
-// Domain then returns nil.
+// Domain then returns nil, and the HSM holds random items of its own domain (keys backed up from it restore
+// only into itself).
 func WithActivated() Option { return func(c *config) { c.activated = true } }
 
 // Server is a fake Managed HSM: data plane and ARM resource on one HTTPS listener on 127.0.0.1.
@@ -204,6 +210,9 @@ func New(t testing.TB, opts ...Option) *Server {
 		s.arm.network = *cfg.network
 	}
 	s.sd.activated = cfg.activated
+	if cfg.activated {
+		s.sd.items = randomItems()
+	}
 	s.ts = httptest.NewTLSServer(http.HandlerFunc(s.serveHTTP))
 	s.base = s.ts.URL + "/"
 	sum := sha256.Sum256([]byte(s.ts.URL))
