@@ -485,6 +485,12 @@ func TestRestoreBlobRoundTrip(t *testing.T) {
 		_, err := RestoreBlobFromMaster(f, wrong, tk)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "decrypting data item 1 of 3")
+		err = CheckMaster(f, wrong)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "decrypting data item 1 of 3")
+		master, err := RecoverMaster(f, fs.pick(0, 2))
+		require.NoError(t, err)
+		assert.NoError(t, CheckMaster(f, master))
 	})
 }
 

@@ -162,6 +162,20 @@ func DecryptItems(f *File, keys []KeyPair) ([]Item, error) {
 	return decryptItems(f.EncData, master)
 }
 
+// CheckMaster reports whether master opens and authenticates every data item of f, without keeping them: a
+// recovered master that passes restores the whole domain.
+func CheckMaster(f *File, master []byte) error {
+	if err := f.validate(); err != nil {
+		return fmt.Errorf("checking master secret: %w: %w", ErrInvalidFormat, err)
+	}
+	items, err := decryptItems(f.EncData, master)
+	if err != nil {
+		return fmt.Errorf("checking master secret: %w", err)
+	}
+	clearItems(items)
+	return nil
+}
+
 // decryptItems opens every data item with the key derived from master and the item's tag.
 func decryptItems(enc EncData, master []byte) ([]Item, error) {
 	items := make([]Item, 0, len(enc.Data))
