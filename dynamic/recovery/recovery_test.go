@@ -71,7 +71,8 @@ func testCtx(t *testing.T) context.Context {
 func options(fake *fakehsm.Server) hsm.Options {
 	return hsm.Options{
 		ClientOptions: azcore.ClientOptions{Transport: fake.Client(),
-			Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: time.Millisecond, MaxRetryDelay: 50 * time.Millisecond}},
+			Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: time.Millisecond,
+				MaxRetryDelay: 50 * time.Millisecond}},
 		DisableChallengeResourceVerification: true,
 	}
 }

@@ -1,9 +1,18 @@
-// Command odaa-sd works on Managed HSM security domains offline, with no Azure call:
+// Command odaa-sd works on Managed HSM security domains:
 //
 //	odaa-sd prove --domain <file> --key <private key file> [--key ...]
 //
-// proves that the given private keys (at least the domain's quorum) recover the master secret and decrypt
-// every data item, and that one key fewer does not. A key file may hold the certificate too.
+// proves offline, with no Azure call, that the given private keys (at least the domain's quorum) recover the
+// master secret and decrypt every data item, and that one key fewer does not.
+//
+//	odaa-sd restore --hsm-uri <https://name.managedhsm.azure.net> --domain <file> --key <file> [--key ...]
+//
+// restores the security domain into a new HSM awaiting one (disaster recovery): it recovers the domain with
+// the keys, wraps it to the HSM's transfer key, uploads it and waits until the HSM is active. It signs in with
+// azidentity's default chain (az login, the AZURE_* variables, managed identity) as an initial administrator
+// of the new HSM. A key file may hold the certificate too.
+//
+// Exit status: 0 done, 1 failed, 2 usage.
 package main
 
 import (
@@ -21,23 +30,37 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+const usage = `usage: odaa-sd prove --domain <file> --key <private key file> [--key ...]
+       odaa-sd restore --hsm-uri <https://...> --domain <file> --key <private key file> [--key ...]
+                       [--timeout <duration>]`
+
 // run is the command without its process: it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	const usage = "usage: odaa-sd prove --domain <file> --key <private key file> [--key ...]"
+	return runWith(args, stdout, stderr, defaultEnv())
+}
+
+// runWith is run with its Azure side supplied, so that tests point it at a fake HSM.
+func runWith(args []string, stdout, stderr io.Writer, e env) int {
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		_, _ = fmt.Fprintln(stdout, usage)
 		return 0
 	}
-	if len(args) == 0 || args[0] != "prove" {
+	var sub func([]string, io.Writer, io.Writer) error
+	switch {
+	case len(args) > 0 && args[0] == "prove":
+		sub = prove
+	case len(args) > 0 && args[0] == "restore":
+		sub = func(a []string, out, errOut io.Writer) error { return restore(a, out, errOut, e) }
+	default:
 		_, _ = fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	err := prove(args[1:], stdout, stderr)
+	err := sub(args[1:], stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0 // the flag package has printed the flags
 	}
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "odaa-sd prove: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "odaa-sd %s: %v\n", args[0], err)
 		if errors.Is(err, errUsage) {
 			return 2
 		}
@@ -68,21 +91,9 @@ func prove(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --domain and at least one --key are required", errUsage)
 	}
 
-	data, err := os.ReadFile(*domainPath)
+	domain, pairs, err := readDomainAndKeys(*domainPath, keyPaths)
 	if err != nil {
 		return err
-	}
-	domain, err := securitydomain.Parse(data)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", *domainPath, err)
-	}
-	pairs := make([]securitydomain.KeyPair, 0, len(keyPaths))
-	for _, path := range keyPaths {
-		pair, err := readKeyPair(path)
-		if err != nil {
-			return err
-		}
-		pairs = append(pairs, pair)
 	}
 	proof, err := securitydomain.Prove(domain, pairs)
 	if err != nil {
@@ -90,6 +101,28 @@ func prove(args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "security domain %s: %s\n", *domainPath, proof)
 	return err
+}
+
+// readDomainAndKeys reads the security domain file and every key file.
+func readDomainAndKeys(domainPath string, keyPaths []string) (*securitydomain.File, []securitydomain.KeyPair,
+	error) {
+	data, err := os.ReadFile(domainPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	domain, err := securitydomain.Parse(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", domainPath, err)
+	}
+	pairs := make([]securitydomain.KeyPair, 0, len(keyPaths))
+	for _, path := range keyPaths {
+		pair, err := readKeyPair(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		pairs = append(pairs, pair)
+	}
+	return domain, pairs, nil
 }
 
 // readKeyPair reads a private key and, when the file holds one, its certificate.

@@ -275,7 +275,8 @@ func (s *Server) uploadSecurityDomain(c *call) *apiError {
 // ended Failed may be tried again.
 func (s *Server) uploadBusyLocked() bool {
 	op := s.sd.upload
-	return s.sd.activated || op != nil && !(op.done && op.failure != "")
+	failed := op != nil && op.done && op.failure != ""
+	return s.sd.activated || op != nil && !failed
 }
 
 // randomItems draws the items of a security domain the fake was started with (WithActivated).
