@@ -41,6 +41,10 @@ const DefaultTimeout = 30 * time.Minute
 type Options struct {
 	// HSM configures the data-plane clients (transport, retries, cloud endpoints).
 	HSM hsm.Options
+	// ResourceID is the HSM's ARM ID. When set, the activationStatus Azure Resource Manager reports decides
+	// whether the HSM is active, before the upload and after it; otherwise the data plane is asked (see
+	// Restore).
+	ResourceID string
 	// Timeout bounds the wait after the upload; zero means DefaultTimeout.
 	Timeout time.Duration
 	// Interval is the pause between polls when the HSM gives no Retry-After (default 10 s); MaxInterval caps
@@ -81,6 +85,11 @@ func (r Result) String() string {
 // as the Azure CLI does. Too few keys, or keys that do not open a quorum, fail before the HSM is called. An
 // active HSM fails with ErrAlreadyActive before anything is uploaded; an upload the HSM reports Failed fails
 // with ErrUploadFailed and the HSM's details. cred must be an initial administrator of the new HSM.
+//
+// Whether the HSM is active is read from Azure Resource Manager when opts.ResourceID is set. Otherwise the data
+// plane is asked for its role definitions, which an initial administrator reads once the HSM is active; an HSM
+// awaiting its domain refuses them, and an answer that says neither is reported as a progress line before
+// the upload (an active HSM refuses the upload anyway) and waited out after it.
 func Restore(ctx context.Context, hsmURI string, domain *securitydomain.File, keys []securitydomain.KeyPair,
 	cred azcore.TokenCredential, opts Options) (Result, error) {
 	name := hostOf(hsmURI)
@@ -120,15 +129,18 @@ func Restore(ctx context.Context, hsmURI string, domain *securitydomain.File, ke
 	if err != nil {
 		return fail(err)
 	}
-	roles, err := hsm.NewRBACClient(hsmURI, cred, opts.HSM)
+	probe, err := newProbe(hsmURI, cred, opts)
 	if err != nil {
 		return fail(err)
 	}
-	switch state, err := probeActivation(ctx, roles); state {
+	switch state, err := probe.check(ctx); state {
 	case active:
-		return fail(fmt.Errorf("%w: its data plane answers, so it holds a security domain already; restore "+
-			"into a new HSM that has not been activated", ErrAlreadyActive))
+		return fail(fmt.Errorf("%w: %s, so it holds a security domain already; restore into a new HSM that "+
+			"has not been activated", ErrAlreadyActive, probe.evidence))
 	case unknown:
+		if opts.ResourceID != "" {
+			return fail(err)
+		}
 		progress(fmt.Sprintf("could not tell whether %s is active (%v); going on, since an active HSM refuses "+
 			"the upload", name, err))
 	}
@@ -163,7 +175,7 @@ func Restore(ctx context.Context, hsmURI string, domain *securitydomain.File, ke
 		}
 		return fail(hsm.Explain(err, name))
 	}
-	if err := awaitActive(ctx, sd, roles, name, status.RetryAfter, opts); err != nil {
+	if err := awaitActive(ctx, sd, probe, name, status.RetryAfter, opts); err != nil {
 		return fail(err)
 	}
 	res.Elapsed = time.Since(start)
@@ -172,7 +184,7 @@ func Restore(ctx context.Context, hsmURI string, domain *securitydomain.File, ke
 }
 
 // awaitActive polls the upload's status until Success, then the data plane until it answers.
-func awaitActive(ctx context.Context, sd *hsm.SecurityDomainClient, roles *rbac.Client, name string,
+func awaitActive(ctx context.Context, sd *hsm.SecurityDomainClient, probe *probe, name string,
 	firstPause time.Duration, opts Options) error {
 	w := hsm.Wait{
 		What:        "restore of the security domain into managed HSM " + name,
@@ -201,7 +213,7 @@ func awaitActive(ctx context.Context, sd *hsm.SecurityDomainClient, roles *rbac.
 		if !st.Done() {
 			return false, st.RetryAfter, nil
 		}
-		state, err := probeActivation(ctx, roles)
+		state, err := probe.check(ctx)
 		if state == active {
 			return true, 0, nil
 		}
@@ -213,7 +225,7 @@ func awaitActive(ctx context.Context, sd *hsm.SecurityDomainClient, roles *rbac.
 		return false, 0, err
 	})
 	if err != nil && notYet != nil && !errors.Is(err, ErrUploadFailed) {
-		return fmt.Errorf("%w; the upload reported Success but the HSM's data plane last answered: %w", err,
+		return fmt.Errorf("%w; the upload reported Success but the last activation check answered: %w", err,
 			notYet)
 	}
 	return err
@@ -228,19 +240,50 @@ const (
 	active                     // the HSM answers: it holds a security domain
 )
 
-// probeActivation asks the data plane for the role definitions at "/", which an initial administrator may
-// read once the HSM holds a security domain and which an HSM awaiting one refuses. Unless the HSM answered,
-// it returns the refusal too.
-func probeActivation(ctx context.Context, roles *rbac.Client) (activation, error) {
-	pager := roles.NewListRoleDefinitionsPager(rbac.RoleScopeGlobal, nil)
-	_, err := pager.NextPage(ctx)
-	switch {
-	case err == nil:
-		return active, nil
-	case hsm.Classify(err) == hsm.NotActivated:
-		return inactive, err
+// probe tells whether the HSM is active, from ARM or from its data plane.
+type probe struct {
+	check func(context.Context) (activation, error)
+	// evidence says what showed an HSM active, for the error that refuses it.
+	evidence string
+}
+
+// newProbe reads the HSM's activationStatus through ARM when opts.ResourceID is set, and otherwise asks the
+// data plane for the role definitions at "/": an initial administrator may read them once the HSM holds a
+// security domain, and an HSM awaiting one refuses them. Unless the HSM is active, check returns why not.
+func newProbe(hsmURI string, cred azcore.TokenCredential, opts Options) (*probe, error) {
+	if opts.ResourceID != "" {
+		if _, err := hsm.ParseHsmID(opts.ResourceID); err != nil {
+			return nil, err
+		}
+		mgmt := hsm.NewManagementClient(cred, opts.HSM)
+		return &probe{evidence: "Azure Resource Manager reports its activationStatus Active",
+			check: func(ctx context.Context) (activation, error) {
+				res, err := mgmt.Get(ctx, opts.ResourceID)
+				switch {
+				case err != nil:
+					return unknown, err
+				case res.Active():
+					return active, nil
+				}
+				return inactive, fmt.Errorf("its activationStatus in Azure Resource Manager is %q",
+					res.ActivationStatus)
+			}}, nil
 	}
-	return unknown, err
+	roles, err := hsm.NewRBACClient(hsmURI, cred, opts.HSM)
+	if err != nil {
+		return nil, err
+	}
+	return &probe{evidence: "its data plane answers",
+		check: func(ctx context.Context) (activation, error) {
+			_, err := roles.NewListRoleDefinitionsPager(rbac.RoleScopeGlobal, nil).NextPage(ctx)
+			switch {
+			case err == nil:
+				return active, nil
+			case hsm.Classify(err) == hsm.NotActivated:
+				return inactive, err
+			}
+			return unknown, err
+		}}, nil
 }
 
 // hostOf is the HSM's host name for messages; the URI itself when it has none.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
@@ -67,10 +68,14 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// options point the clients at fake with fast azcore retries.
+// options point the clients at fake, its data plane and its ARM endpoint, with fast azcore retries.
 func options(fake *fakehsm.Server) hsm.Options {
 	return hsm.Options{
 		ClientOptions: azcore.ClientOptions{Transport: fake.Client(),
+			Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: "https://login.invalid/",
+				Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+					cloud.ResourceManager: {Endpoint: fake.ARMEndpoint(), Audience: "https://management.azure.com"},
+				}},
 			Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: time.Millisecond,
 				MaxRetryDelay: 50 * time.Millisecond}},
 		DisableChallengeResourceVerification: true,
@@ -297,4 +302,53 @@ func TestRestoreNeedsADomain(t *testing.T) {
 	_, err := restore(t, target, nil, keys, &r)
 	require.Error(t, err)
 	assert.Zero(t, securityDomainRequests(target))
+}
+
+func TestRestoreReadsActivationFromARMWhenGivenTheResourceID(t *testing.T) {
+	keys, _ := holders(t)
+	source := fakehsm.New(t, fakehsm.WithPendingPolls(0))
+	domain := download(t, source)
+	withID := func(r *run, fake *fakehsm.Server, id string) recovery.Options {
+		opts := r.options(fake)
+		opts.ResourceID = id
+		return opts
+	}
+
+	target := fakehsm.New(t, fakehsm.WithPendingPolls(1))
+	var r run
+	_, err := recovery.Restore(testCtx(t), target.URL(), domain, keys[:2], target.Credential(admin),
+		withID(&r, target, target.ARMID()))
+	require.NoError(t, err)
+	assert.True(t, target.Activated())
+	assert.Equal(t, source.Items(), target.Items())
+	assert.Equal(t, 2, target.Requests(fakehsm.RouteGetManagedHSM), "once before the upload, once after")
+	assert.Zero(t, target.Requests(fakehsm.RouteListRoleDefinitions), "ARM decides, not the data plane")
+
+	t.Run("active", func(t *testing.T) {
+		var r run
+		_, err := recovery.Restore(testCtx(t), source.URL(), domain, keys[:2], source.Credential(admin),
+			withID(&r, source, source.ARMID()))
+		require.ErrorIs(t, err, recovery.ErrAlreadyActive)
+		assert.Contains(t, err.Error(), "Azure Resource Manager reports its activationStatus Active")
+		assert.Zero(t, source.Requests(fakehsm.RouteSecurityDomainUpload))
+	})
+	t.Run("unreadable", func(t *testing.T) {
+		fresh := fakehsm.New(t)
+		var r run
+		other := strings.Replace(fresh.ARMID(), fakehsm.DefaultResourceGroup, "rg-elsewhere", 1)
+		_, err := recovery.Restore(testCtx(t), fresh.URL(), domain, keys[:2], fresh.Credential(admin),
+			withID(&r, fresh, other))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "reading managed HSM")
+		assert.Zero(t, securityDomainRequests(fresh), "nothing uploaded to an HSM whose state is unknown")
+	})
+	t.Run("not-an-hsm-id", func(t *testing.T) {
+		fresh := fakehsm.New(t)
+		var r run
+		_, err := recovery.Restore(testCtx(t), fresh.URL(), domain, keys[:2], fresh.Credential(admin),
+			withID(&r, fresh, "/subscriptions/x/resourceGroups/y/providers/Microsoft.KeyVault/vaults/z"))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "not a Microsoft.KeyVault/managedHSMs")
+		assert.Empty(t, fresh.RequestLog())
+	})
 }

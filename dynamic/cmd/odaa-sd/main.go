@@ -5,7 +5,8 @@
 // proves offline, with no Azure call, that the given private keys (at least the domain's quorum) recover the
 // master secret and decrypt every data item, and that one key fewer does not.
 //
-//	odaa-sd restore --hsm-uri <https://name.managedhsm.azure.net> --domain <file> --key <file> [--key ...]
+//	odaa-sd restore --hsm-uri <https://name.managedhsm.azure.net> [--hsm-id <ARM ID>] --domain <file>
+//	                --key <file> [--key ...] [--timeout <duration>]
 //
 // restores the security domain into a new HSM awaiting one (disaster recovery): it recovers the domain with
 // the keys, wraps it to the HSM's transfer key, uploads it and waits until the HSM is active. It signs in with
@@ -31,8 +32,8 @@ func main() {
 }
 
 const usage = `usage: odaa-sd prove --domain <file> --key <private key file> [--key ...]
-       odaa-sd restore --hsm-uri <https://...> --domain <file> --key <private key file> [--key ...]
-                       [--timeout <duration>]`
+       odaa-sd restore --hsm-uri <https://...> [--hsm-id <ARM ID>] --domain <file>
+                       --key <private key file> [--key ...] [--timeout <duration>]`
 
 // run is the command without its process: it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {

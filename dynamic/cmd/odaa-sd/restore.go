@@ -50,6 +50,8 @@ func restore(args []string, stdout, stderr io.Writer, e env) error {
 	fs.SetOutput(stderr)
 	hsmURI := fs.String("hsm-uri", "", "URI of the new HSM awaiting its security domain, "+
 		"https://<name>.managedhsm.azure.net")
+	hsmID := fs.String("hsm-id", "", "optional ARM ID of the new HSM; when given, its activationStatus in "+
+		"Azure Resource Manager decides whether it is active")
 	domainPath := fs.String("domain", "", "security domain file, as downloaded from the old HSM")
 	var keyPaths files
 	fs.Var(&keyPaths, "key", "private key file (PEM, PKCS#1 or PKCS#8), optionally with its certificate; "+
@@ -70,6 +72,11 @@ func restore(args []string, stdout, stderr io.Writer, e env) error {
 	if u, err := url.Parse(*hsmURI); err != nil || u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("%w: --hsm-uri %q must be an https URL with a host", errUsage, *hsmURI)
 	}
+	if *hsmID != "" {
+		if _, err := hsm.ParseHsmID(*hsmID); err != nil {
+			return fmt.Errorf("%w: --hsm-id: %w", errUsage, err)
+		}
+	}
 	if *timeout <= 0 {
 		return fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}
@@ -85,10 +92,11 @@ func restore(args []string, stdout, stderr io.Writer, e env) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := recovery.Restore(ctx, *hsmURI, domain, pairs, cred, recovery.Options{
-		HSM:      e.hsm,
-		Timeout:  *timeout,
-		Progress: func(msg string) { _, _ = fmt.Fprintln(stderr, msg) },
-		Sleep:    e.sleep,
+		HSM:        e.hsm,
+		ResourceID: *hsmID,
+		Timeout:    *timeout,
+		Progress:   func(msg string) { _, _ = fmt.Fprintln(stderr, msg) },
+		Sleep:      e.sleep,
 	})
 	if err != nil {
 		return err

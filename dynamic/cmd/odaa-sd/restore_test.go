@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,6 +67,10 @@ func activated(t *testing.T) (source *fakehsm.Server, domainPath string, keyPath
 func fakeOptions(fake *fakehsm.Server) hsm.Options {
 	return hsm.Options{
 		ClientOptions: azcore.ClientOptions{Transport: fake.Client(),
+			Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: "https://login.invalid/",
+				Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+					cloud.ResourceManager: {Endpoint: fake.ARMEndpoint(), Audience: "https://management.azure.com"},
+				}},
 			Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: time.Millisecond,
 				MaxRetryDelay: 10 * time.Millisecond}},
 		DisableChallengeResourceVerification: true,
@@ -102,8 +107,8 @@ func TestRestoreCommandRestoresIntoANewHSM(t *testing.T) {
 	target := fakehsm.New(t, fakehsm.WithPendingPolls(1), fakehsm.WithRetryAfter("5"))
 	var sleeps []time.Duration
 
-	code, out, errOut := runRestore(fakeEnv(target, &sleeps), "--hsm-uri", target.URL(), "--domain", domain,
-		"--key", keys[0], "--key", keys[2], "--timeout", "2m")
+	code, out, errOut := runRestore(fakeEnv(target, &sleeps), "--hsm-uri", target.URL(), "--hsm-id",
+		target.ARMID(), "--domain", domain, "--key", keys[0], "--key", keys[2], "--timeout", "2m")
 	require.Equal(t, 0, code, "stderr: %s", errOut)
 	assert.True(t, target.Activated())
 	assert.Equal(t, source.Items(), target.Items())
@@ -143,6 +148,12 @@ func TestRestoreCommandFailures(t *testing.T) {
 		assert.Equal(t, 1, code)
 		assert.Contains(t, errOut, "already active")
 		assert.Zero(t, source.Requests(fakehsm.RouteSecurityDomainUpload))
+	})
+	t.Run("an-active-hsm-named-by-its-arm-id", func(t *testing.T) {
+		code, _, errOut := runRestore(fakeEnv(source, &sleeps), "--hsm-uri", source.URL(), "--hsm-id",
+			source.ARMID(), "--domain", domain, "--key", keys[0], "--key", keys[1])
+		assert.Equal(t, 1, code)
+		assert.Contains(t, errOut, "Azure Resource Manager reports its activationStatus Active")
 	})
 	t.Run("upload-failed", func(t *testing.T) {
 		target := fakehsm.New(t, fakehsm.WithUploadFailure("the HSM is unhappy"))
@@ -188,6 +199,7 @@ func TestRestoreCommandUsage(t *testing.T) {
 		"extra-argument": {"--hsm-uri", uri, "--domain", "d", "--key", "k", "extra"},
 		"zero-timeout":   {"--hsm-uri", uri, "--domain", "d", "--key", "k", "--timeout", "0s"},
 		"bad-timeout":    {"--hsm-uri", uri, "--domain", "d", "--key", "k", "--timeout", "soon"},
+		"bad-hsm-id":     {"--hsm-uri", uri, "--hsm-id", "/subscriptions/s", "--domain", "d", "--key", "k"},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
