@@ -170,7 +170,7 @@ func Restore(ctx context.Context, hsmURI string, domain *securitydomain.File, ke
 	start := time.Now()
 	status, err := sd.Upload(ctx, body)
 	if err != nil {
-		if _, status := hsm.ErrorCode(err); status == http.StatusConflict {
+		if _, httpStatus := hsm.ErrorCode(err); httpStatus == http.StatusConflict {
 			return fail(fmt.Errorf("%w: it refused the upload: %w", ErrAlreadyActive, err))
 		}
 		return fail(hsm.Explain(err, name))
@@ -183,7 +183,7 @@ func Restore(ctx context.Context, hsmURI string, domain *securitydomain.File, ke
 	return res, nil
 }
 
-// awaitActive polls the upload's status until Success, then the data plane until it answers.
+// awaitActive polls the upload's status until Success, then the probe until it reports the HSM active.
 func awaitActive(ctx context.Context, sd *hsm.SecurityDomainClient, probe *probe, name string,
 	firstPause time.Duration, opts Options) error {
 	w := hsm.Wait{
@@ -195,7 +195,7 @@ func awaitActive(ctx context.Context, sd *hsm.SecurityDomainClient, probe *probe
 		Sleep:       opts.Sleep,
 	}
 	pause := firstPause
-	var notYet error // the data plane's last refusal after the upload succeeded, reported on timeout
+	var notYet error // the probe's last "not yet" after the upload succeeded, reported on timeout
 	err := w.Poll(ctx, func(ctx context.Context) (bool, time.Duration, error) {
 		if pause > 0 {
 			// The upload's own Retry-After paces the first poll.

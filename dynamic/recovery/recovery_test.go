@@ -352,3 +352,35 @@ func TestRestoreReadsActivationFromARMWhenGivenTheResourceID(t *testing.T) {
 		assert.Empty(t, fresh.RequestLog())
 	})
 }
+
+func TestRestoreWaitsForTheDataPlaneToOpenAfterTheUpload(t *testing.T) {
+	keys, _ := holders(t)
+	domain := download(t, fakehsm.New(t, fakehsm.WithPendingPolls(0)))
+	// The check before the upload and the first one after it are told the HSM is not activated yet.
+	notYet := fakehsm.Fault{Route: fakehsm.RouteListRoleDefinitions, Status: http.StatusForbidden, Times: 2,
+		Code: fakehsm.CodeForbidden, Message: fakehsm.NotActivatedMessage}
+	target := fakehsm.New(t, fakehsm.WithPendingPolls(0), fakehsm.WithFaults(notYet))
+	var r run
+	opts := r.options(target)
+	opts.Interval = 3 * time.Second
+	_, err := recovery.Restore(testCtx(t), target.URL(), domain, keys[:2], target.Credential(admin), opts)
+	require.NoError(t, err)
+	assert.Zero(t, target.PendingFaults())
+	assert.Equal(t, []time.Duration{3 * time.Second}, r.sleeps, "one pause of the interval, no Retry-After")
+	assert.Equal(t, 3, target.Requests(fakehsm.RouteListRoleDefinitions))
+
+	t.Run("until-the-timeout", func(t *testing.T) {
+		never := notYet
+		never.Times = 1000
+		target := fakehsm.New(t, fakehsm.WithPendingPolls(0), fakehsm.WithFaults(never))
+		var r run
+		opts := r.options(target)
+		opts.Timeout = 10 * time.Millisecond
+		opts.Sleep = func(time.Duration) <-chan time.Time { return nil }
+		_, err := recovery.Restore(testCtx(t), target.URL(), domain, keys[:2], target.Credential(admin), opts)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "did not finish within its 10ms timeout")
+		assert.Contains(t, err.Error(), "the upload reported Success but the last activation check answered")
+		assert.Contains(t, err.Error(), "not activated")
+	})
+}
