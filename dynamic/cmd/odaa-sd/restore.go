@@ -85,6 +85,12 @@ func restore(args []string, stdout, stderr io.Writer, e env) error {
 	if err != nil {
 		return err
 	}
+	for _, path := range keyPaths {
+		if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+			_, _ = fmt.Fprintf(stderr, "warning: %s is readable by others (mode %04o); keep private keys at 0600\n",
+				path, info.Mode().Perm())
+		}
+	}
 	cred, err := e.credential(e.hsm)
 	if err != nil {
 		return err

@@ -116,6 +116,7 @@ func TestRestoreCommandRestoresIntoANewHSM(t *testing.T) {
 		"with 2 keys")
 	assert.Contains(t, out, "az keyvault key restore")
 	assert.Contains(t, errOut, "fetching the transfer key")
+	assert.NotContains(t, errOut, "warning:", "the key files are private")
 	assert.Contains(t, errOut, "of 2m0s, next in 5s")
 	assert.Equal(t, []time.Duration{5 * time.Second, 5 * time.Second}, sleeps)
 	for _, path := range keys {
@@ -173,6 +174,18 @@ func TestRestoreCommandFailures(t *testing.T) {
 		assert.Equal(t, 1, code)
 		assert.Contains(t, errOut, "finding Azure credentials")
 		assert.Empty(t, target.RequestLog())
+	})
+	t.Run("a-key-file-others-can-read", func(t *testing.T) {
+		shared := filepath.Join(t.TempDir(), "shared-key.pem")
+		data, err := os.ReadFile(keys[1])
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(shared, data, 0o600))
+		require.NoError(t, os.Chmod(shared, 0o644))
+		target := fakehsm.New(t)
+		code, _, errOut := runRestore(fakeEnv(target, &sleeps), "--hsm-uri", target.URL(), "--domain", domain,
+			"--key", shared)
+		assert.Equal(t, 1, code, "one key is still too few")
+		assert.Contains(t, errOut, "warning: "+shared+" is readable by others (mode 0644)")
 	})
 	t.Run("missing-files", func(t *testing.T) {
 		target := fakehsm.New(t)
