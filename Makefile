@@ -16,8 +16,8 @@ test:
 lint:
 	go tool golangci-lint run ./...
 
-# The provider plugin serves the odaa resources; Pulumi.yaml points the engine at ./bin. odaa-sd is the offline
-# security-domain tool (quorum proof).
+# The provider plugin serves the odaa resources; Pulumi.yaml points the engine at ./bin. odaa-sd is the
+# security-domain tool (quorum proof, restore into a new HSM).
 plugin:
 	go build -ldflags "$(LDFLAGS)" -o bin/pulumi-resource-odaa $(PLUGIN_PKG)
 	go build -ldflags "$(LDFLAGS)" -o bin/odaa-sd ./dynamic/cmd/odaa-sd
