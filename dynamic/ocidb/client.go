@@ -121,6 +121,36 @@ func New(opts Options) (*Client, error) {
 	return &Client{db: db, wr: wr, opts: opts}, nil
 }
 
+// RegionOf returns the region key an OCID carries (ocid1.<type>.<realm>.<region>.<unique>), such as "iad", or
+// "" for an OCID without one.
+func RegionOf(ocid string) string {
+	parts := strings.Split(ocid, ".")
+	if len(parts) < 5 || parts[0] != "ocid1" {
+		return ""
+	}
+	return parts[3]
+}
+
+// dbFor returns the database client for the region the OCID names. A resource lives in one region and is
+// reached only through that region's endpoint, whatever region the OCI profile names; with Options.Endpoint
+// every call goes there.
+func (c *Client) dbFor(ocid string) database.DatabaseClient {
+	db := c.db
+	if region := RegionOf(ocid); region != "" && c.opts.Endpoint == "" {
+		db.SetRegion(region)
+	}
+	return db
+}
+
+// wrFor is dbFor for the work request API.
+func (c *Client) wrFor(ocid string) workrequests.WorkRequestClient {
+	wr := c.wr
+	if region := RegionOf(ocid); region != "" && c.opts.Endpoint == "" {
+		wr.SetRegion(region)
+	}
+	return wr
+}
+
 // Key is the encryption key a database reports.
 type Key struct {
 	// Provider is AZURE, ORACLE_MANAGED, or another provider OCI knows (OCI, AWS, GCP, OKV).
@@ -165,7 +195,7 @@ type Database struct {
 // Get reads the database's lifecycle state and encryption key.
 func (c *Client) Get(ctx context.Context, ocid string) (Database, error) {
 	var last attemptCounter
-	resp, err := c.db.GetAutonomousDatabase(ctx, database.GetAutonomousDatabaseRequest{
+	resp, err := c.dbFor(ocid).GetAutonomousDatabase(ctx, database.GetAutonomousDatabaseRequest{
 		AutonomousDatabaseId: common.String(ocid),
 		RequestMetadata:      c.metadata(ctx, "reading database "+ocid, &last, false),
 	})

@@ -53,7 +53,7 @@ func (c *Client) switchKey(ctx context.Context, ocid string, want Key) (Database
 
 		c.progress(ctx, "switching the TDE master key of database %s from %s to %s", ocid, db.Key, want)
 		var n attemptCounter
-		resp, err := c.db.UpdateAutonomousDatabase(ctx, database.UpdateAutonomousDatabaseRequest{
+		resp, err := c.dbFor(ocid).UpdateAutonomousDatabase(ctx, database.UpdateAutonomousDatabaseRequest{
 			AutonomousDatabaseId:            common.String(ocid),
 			UpdateAutonomousDatabaseDetails: database.UpdateAutonomousDatabaseDetails{EncryptionKey: keyDetails(want)},
 			RequestMetadata:                 c.metadata(ctx, "switching the key of "+ocid, &n, true),

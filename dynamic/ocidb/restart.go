@@ -32,7 +32,7 @@ func (c *Client) Restart(ctx context.Context, databaseOcid string) error {
 
 		c.progress(ctx, "restarting database %s", databaseOcid)
 		var n attemptCounter
-		resp, err := c.db.RestartAutonomousDatabase(ctx, database.RestartAutonomousDatabaseRequest{
+		resp, err := c.dbFor(databaseOcid).RestartAutonomousDatabase(ctx, database.RestartAutonomousDatabaseRequest{
 			AutonomousDatabaseId: common.String(databaseOcid),
 			// A restart made twice does no harm, unlike one that was never made: every transient answer is
 			// sent again.

@@ -25,7 +25,7 @@ func (c *Client) waitWorkRequest(ctx context.Context, id, what string, timeout t
 	var last workrequests.WorkRequestStatusEnum
 	return w.Poll(ctx, func(ctx context.Context) (bool, time.Duration, error) {
 		var n attemptCounter
-		resp, err := c.wr.GetWorkRequest(ctx, workrequests.GetWorkRequestRequest{
+		resp, err := c.wrFor(id).GetWorkRequest(ctx, workrequests.GetWorkRequestRequest{
 			WorkRequestId:   common.String(id),
 			RequestMetadata: c.metadata(ctx, "reading work request "+id, &n, false),
 		})
@@ -52,7 +52,7 @@ func (c *Client) waitWorkRequest(ctx context.Context, id, what string, timeout t
 // workRequestErrors lists what OCI says went wrong in a work request, or why it could not be read.
 func (c *Client) workRequestErrors(ctx context.Context, id string) string {
 	var n attemptCounter
-	resp, err := c.wr.ListWorkRequestErrors(ctx, workrequests.ListWorkRequestErrorsRequest{
+	resp, err := c.wrFor(id).ListWorkRequestErrors(ctx, workrequests.ListWorkRequestErrorsRequest{
 		WorkRequestId:   common.String(id),
 		RequestMetadata: c.metadata(ctx, "listing errors of work request "+id, &n, false),
 	})
