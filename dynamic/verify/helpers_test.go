@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/x509"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -184,3 +185,6 @@ func domainFixture(t *testing.T) (string, []string) {
 	}
 	return path, keys
 }
+
+func fmtV(v any) string      { return fmt.Sprintf("%v", v) }
+func fmtSharpV(v any) string { return fmt.Sprintf("%#v", v) }

@@ -86,13 +86,21 @@ func runDatabase(ctx context.Context, d Database, env Env) []Result {
 	}
 	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
+	fail := func(reason string) []Result {
+		return []Result{failed("tablespaces "+d.Name, "Test 2", "%s", reason),
+			failed("keystore "+d.Name, "Test 2", "%s", reason)}
+	}
+	switch {
+	case d.ConnectString == "":
+		return fail("the stack outputs carry no connection string for database " + d.Name)
+	case d.Password == "":
+		return fail(fmt.Sprintf("adminPasswords.%s is not set in the stack's configuration", d.Name))
+	}
 	conn := oracle.Conn{ConnectString: d.ConnectString, WalletDirectory: d.WalletDirectory, User: "ADMIN",
 		Password: string(d.Password)}
 	db, err := oracle.Connect(ctx, conn, env.OpenDB)
 	if err != nil {
-		reason := fmt.Sprintf("%v; run inside the VNet or a peered network that resolves the database", err)
-		return []Result{failed("tablespaces "+d.Name, "Test 2", "%s", reason),
-			failed("keystore "+d.Name, "Test 2", "%s", reason)}
+		return fail(fmt.Sprintf("%v; run inside the VNet or a peered network that resolves the database", err))
 	}
 	defer func() { _ = db.Close() }()
 	ex := oracle.NewDB(db, conn.String(), nil)
