@@ -126,9 +126,13 @@ func ParseStack(outputJSON, configJSON []byte, keyFiles []string, glob func(stri
 	}
 
 	var missing []string
-	for name, v := range map[string]string{"hsmName": out.HsmName, "hsmUri": out.HsmURI,
-		"servicePrincipalClientId": out.ServicePrincipalClientID, "servicePrincipalTenantId": out.ServicePrincipalTenantID,
-		"servicePrincipalSecret": out.ServicePrincipalSecret} {
+	for name, v := range map[string]string{
+		"hsmName":                  out.HsmName,
+		"hsmUri":                   out.HsmURI,
+		"servicePrincipalClientId": out.ServicePrincipalClientID,
+		"servicePrincipalTenantId": out.ServicePrincipalTenantID,
+		"servicePrincipalSecret":   out.ServicePrincipalSecret,
+	} {
 		if v == "" {
 			missing = append(missing, name)
 		}
