@@ -8,7 +8,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azadmin/rbac"
 	"github.com/DATA-DOG/go-sqlmock"
 	"github.com/stretchr/testify/assert"
@@ -171,23 +173,40 @@ func TestCheckRoundTrip(t *testing.T) {
 		fake := newFake(t)
 		createKey(t, fake, 2048, defaultOps...)
 		fake.Assign(principal, fakehsm.RoleCryptoUser, "/keys/"+keyName)
-		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp")
+		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp", hsm.Retry{})
 		assert.Equal(t, verify.Pass, got.Status, got.Reason)
 		assert.Equal(t, 1, fake.Requests(fakehsm.RouteEncrypt))
 		assert.Equal(t, 1, fake.Requests(fakehsm.RouteDecrypt))
 	})
+	t.Run("grant-propagating", func(t *testing.T) {
+		fake := newFake(t, fakehsm.WithRoleAssignmentDelay(2))
+		createKey(t, fake, 2048, defaultOps...)
+		_, err := rbacClient(t, fake, fakehsm.DefaultAdministratorID).CreateRoleAssignment(testCtx(t),
+			rbac.RoleScopeKeys, "00000001-0000-4000-8000-00000000000a", rbac.RoleAssignmentCreateParameters{
+				Properties: &rbac.RoleAssignmentProperties{PrincipalID: to.Ptr(principal),
+					RoleDefinitionID: to.Ptr(fakehsm.RoleDefinitionID(fakehsm.RoleCryptoUser))}}, nil)
+		require.NoError(t, err)
+		var lines []string
+		retry := hsm.Retry{Attempts: 3, Initial: time.Second, Sleep: noSleep,
+			Progress: func(msg string) { lines = append(lines, msg) }}
+		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp", retry)
+		assert.Equal(t, verify.Pass, got.Status, got.Reason)
+		require.Len(t, lines, 2)
+		assert.Contains(t, lines[0], "encrypting with "+keyName+" as sp: attempt 1 of 3")
+	})
 	t.Run("no-role", func(t *testing.T) {
 		fake := newFake(t)
 		createKey(t, fake, 2048, defaultOps...)
-		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp")
+		retry := hsm.Retry{Attempts: 3, Sleep: noSleep}
+		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp", retry)
 		assert.Equal(t, verify.Fail, got.Status)
-		assert.Contains(t, got.Reason, "encrypting")
+		assert.Contains(t, got.Reason, "still failing after 3 attempts")
 	})
 	t.Run("key-forbids-encrypt", func(t *testing.T) {
 		fake := newFake(t)
 		createKey(t, fake, 2048, "wrapKey", "unwrapKey")
 		fake.Assign(principal, fakehsm.RoleCryptoUser, "/keys/"+keyName)
-		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp")
+		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp", hsm.Retry{})
 		assert.Equal(t, verify.Fail, got.Status)
 	})
 }

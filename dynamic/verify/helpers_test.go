@@ -188,3 +188,10 @@ func domainFixture(t *testing.T) (string, []string) {
 
 func fmtV(v any) string      { return fmt.Sprintf("%v", v) }
 func fmtSharpV(v any) string { return fmt.Sprintf("%#v", v) }
+
+// noSleep is an hsm.Retry Sleep that returns at once: tests never sleep.
+func noSleep(time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	ch <- time.Now()
+	return ch
+}

@@ -11,9 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/odaa-platform/adbs-hsm/dynamic/hsm"
 	"github.com/odaa-platform/adbs-hsm/dynamic/oracle"
 )
 
@@ -58,6 +60,9 @@ func DefaultEnv(rotate bool, progress func(string)) (Env, error) {
 	if err != nil {
 		return Env{}, fmt.Errorf("finding the operator's Azure credential: %w", err)
 	}
+	// The plugin's bounds: 8 attempts within 5 minutes, as for its own calls after a grant.
+	propagation := hsm.Retry{Attempts: 8, Initial: 2 * time.Second, Max: 30 * time.Second,
+		Budget: 5 * time.Minute, Progress: progress}
 	return Env{Resolver: net.DefaultResolver, Operator: operator, OpenDB: oracle.Open, Rotate: rotate,
-		Progress: progress}, nil
+		Propagation: propagation, Progress: progress}, nil
 }

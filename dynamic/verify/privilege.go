@@ -25,8 +25,10 @@ import (
 const ProbeKeyPrefix = "odaa-verify-probe-"
 
 // CheckRoundTrip encrypts random bytes with the key (RSA-OAEP-256) and decrypts them; it passes when the
-// plaintext comes back unchanged. c must authenticate as the principal under test.
-func CheckRoundTrip(ctx context.Context, c *azkeys.Client, keyName, principal string) Result {
+// plaintext comes back unchanged. c must authenticate as the principal under test. The encryption is retried
+// with retry while Entra ID and RBAC catch up with a new principal or grant (hsm.Retry's bounds and progress
+// lines); a zero retry tries once.
+func CheckRoundTrip(ctx context.Context, c *azkeys.Client, keyName, principal string, retry hsm.Retry) Result {
 	const guide = "Test 4"
 	check := "encrypt/decrypt as " + principal
 	plain := make([]byte, 32)
@@ -34,7 +36,13 @@ func CheckRoundTrip(ctx context.Context, c *azkeys.Client, keyName, principal st
 		return failed(check, guide, "drawing random plaintext: %v", err)
 	}
 	alg := azkeys.EncryptionAlgorithmRSAOAEP256
-	enc, err := c.Encrypt(ctx, keyName, "", azkeys.KeyOperationParameters{Algorithm: &alg, Value: plain}, nil)
+	var enc azkeys.EncryptResponse
+	retry.What = fmt.Sprintf("encrypting with %s as %s", keyName, principal)
+	err := retry.Do(ctx, func(ctx context.Context) error {
+		var err error
+		enc, err = c.Encrypt(ctx, keyName, "", azkeys.KeyOperationParameters{Algorithm: &alg, Value: plain}, nil)
+		return err
+	})
 	if err != nil {
 		return failed(check, guide, "encrypting with %s: %v", keyName, err)
 	}

@@ -31,6 +31,9 @@ type Env struct {
 	HSM hsm.Options
 	// OpenDB opens a database; oracle.Open (godror) in the command, sqlmock in tests.
 	OpenDB oracle.Opener
+	// Propagation bounds the retries of the round trip while Entra ID and RBAC catch up with a fresh stack;
+	// its What is set per call. The zero value tries once.
+	Propagation hsm.Retry
 	// Rotate opts in to the rotation check, which creates a new key version.
 	Rotate bool
 	// Progress, when set, receives a line as each check starts.
@@ -138,7 +141,7 @@ func runPrincipal(ctx context.Context, s Stack, env Env) []Result {
 		return fail(err)
 	}
 	return []Result{
-		CheckRoundTrip(ctx, keys, s.Key.Name, who),
+		CheckRoundTrip(ctx, keys, s.Key.Name, who, env.Propagation),
 		CheckCannotCreateKey(ctx, keys, who, sp.Role),
 		CheckCannotAssignRole(ctx, roles, who, sp.ObjectID),
 	}

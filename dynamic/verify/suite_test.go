@@ -210,3 +210,17 @@ func TestLoadStackRunsThePulumiCLI(t *testing.T) {
 	_, err = verify.LoadStack(testCtx(t), failing, "prod", nil)
 	require.ErrorContains(t, err, "reading the outputs of stack prod: no stack")
 }
+
+func TestRunNamesAMissingPassword(t *testing.T) {
+	opened := false
+	open := func(context.Context, oracle.Conn) (*sql.DB, error) { opened = true; return nil, errors.New("no") }
+	s, env := suiteFixture(t, "/keys/"+keyName, open)
+	s.Databases[0].Password = ""
+	for _, r := range verify.Run(testCtx(t), s, env) {
+		if strings.HasPrefix(r.Check, "tablespaces") || strings.HasPrefix(r.Check, "keystore") {
+			assert.Equal(t, verify.Fail, r.Status)
+			assert.Equal(t, "adminPasswords.adbhsmdemo is not set in the stack's configuration", r.Reason)
+		}
+	}
+	assert.False(t, opened, "a database without its password must not be dialled")
+}
