@@ -34,3 +34,11 @@ up: plugin stack
 
 preview: plugin stack
 	pulumi preview --diff --stack $(STACK)
+
+# Checks the deployed stack the way the scenario guide's Tests 1–6 do, and prints a pass/fail table (exit 1 on
+# a failure). Run it inside the VNet or a peered network; VERIFY_FLAGS=--rotate also creates a key version,
+# VERIFY_FLAGS='--sd-key a.pem --sd-key b.pem' names the security-domain keys.
+.PHONY: verify
+verify:
+	@command -v pulumi >/dev/null || { echo "the Pulumi CLI is not on PATH: install it (v3.277.0) first" >&2; exit 1; }
+	go run ./dynamic/cmd/odaa-verify --stack $(STACK) $(VERIFY_FLAGS)

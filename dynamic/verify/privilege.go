@@ -1,0 +1,158 @@
+// This file holds the least-privilege checks (the guide's Tests 4 and 6.3): as the guide's service principal,
+// an encrypt/decrypt round trip succeeds, and creating a key or granting a role is refused. The refusals are
+// proven by trying, not read off the role: an attempt that unexpectedly succeeds is undone and reported.
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azadmin/rbac"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
+
+	"github.com/odaa-platform/adbs-hsm/dynamic/hsm"
+	"github.com/odaa-platform/adbs-hsm/dynamic/hsmrbac"
+)
+
+// ProbeKeyPrefix starts the name of the key the key-creation probe asks for; a random suffix keeps a probe that
+// unexpectedly succeeded from colliding with the soft-deleted key of an earlier one.
+const ProbeKeyPrefix = "odaa-verify-probe-"
+
+// CheckRoundTrip encrypts random bytes with the key (RSA-OAEP-256) and decrypts them; it passes when the
+// plaintext comes back unchanged. c must authenticate as the principal under test. The encryption is retried
+// with retry while Entra ID and RBAC catch up with a new principal or grant (hsm.Retry's bounds and progress
+// lines); a zero retry tries once.
+func CheckRoundTrip(ctx context.Context, c *azkeys.Client, keyName, principal string, retry hsm.Retry) Result {
+	const guide = "Test 4"
+	check := "encrypt/decrypt as " + principal
+	plain := make([]byte, 32)
+	if _, err := rand.Read(plain); err != nil {
+		return failed(check, guide, "drawing random plaintext: %v", err)
+	}
+	alg := azkeys.EncryptionAlgorithmRSAOAEP256
+	var enc azkeys.EncryptResponse
+	retry.What = fmt.Sprintf("encrypting with %s as %s", keyName, principal)
+	err := retry.Do(ctx, func(ctx context.Context) error {
+		var err error
+		enc, err = c.Encrypt(ctx, keyName, "", azkeys.KeyOperationParameters{Algorithm: &alg, Value: plain}, nil)
+		return err
+	})
+	if err != nil {
+		return failed(check, guide, "encrypting with %s: %v", keyName, err)
+	}
+	if len(enc.Result) == 0 || bytes.Equal(enc.Result, plain) {
+		return failed(check, guide, "encrypting with %s returned no ciphertext", keyName)
+	}
+	// Decrypt with the version that encrypted, so that a rotation in between cannot fail the check.
+	version := ""
+	if enc.KID != nil {
+		version = enc.KID.Version()
+	}
+	dec, err := c.Decrypt(ctx, keyName, version, azkeys.KeyOperationParameters{Algorithm: &alg,
+		Value: enc.Result}, nil)
+	if err != nil {
+		return failed(check, guide, "decrypting with %s: %v", keyName, err)
+	}
+	if !bytes.Equal(dec.Result, plain) {
+		return failed(check, guide, "decrypting with %s did not return the plaintext", keyName)
+	}
+	return passed(check, guide, "%d bytes encrypted and decrypted with %s (RSA-OAEP-256)", len(plain), keyName)
+}
+
+// CheckCannotCreateKey tries to create a key as the principal c authenticates as, and passes only when the HSM
+// refuses for lack of permission (403 that is neither the firewall nor an inactive HSM). A key created anyway
+// is deleted at once and the check fails, naming the role that allowed it.
+func CheckCannotCreateKey(ctx context.Context, c *azkeys.Client, principal, role string) Result {
+	const guide = "least privilege"
+	check := "no key creation as " + principal
+	name := ProbeKeyPrefix + randomHex(4)
+	kty := azkeys.KeyTypeRSAHSM
+	_, err := c.CreateKey(ctx, name, azkeys.CreateKeyParameters{Kty: &kty, KeySize: to.Ptr(int32(2048))}, nil)
+	if err == nil {
+		undo := "deleted again"
+		if _, derr := c.DeleteKey(ctx, name, nil); derr != nil {
+			undo = fmt.Sprintf("deleting it failed, delete it by hand: %v", derr)
+		}
+		return failed(check, guide, "created key %s (%s): %s", name, undo, grantsWhy(role))
+	}
+	return denial(check, guide, "creating a key", err)
+}
+
+// CheckCannotAssignRole tries, as the principal c authenticates as, to grant itself Managed HSM Administrator
+// at "/", and passes only when the HSM refuses for lack of permission. An assignment made anyway is deleted at
+// once and the check fails.
+func CheckCannotAssignRole(ctx context.Context, c *rbac.Client, principal, objectID string) Result {
+	const guide = "least privilege"
+	check := "no role assignment as " + principal
+	if objectID == "" {
+		return failed(check, guide, "the stack outputs name no object ID for the principal")
+	}
+	roleID, err := hsmrbac.RoleID(hsmrbac.Administrator)
+	if err != nil {
+		return failed(check, guide, "%v", err)
+	}
+	name := randomGUID()
+	body := rbac.RoleAssignmentCreateParameters{Properties: &rbac.RoleAssignmentProperties{
+		PrincipalID: to.Ptr(objectID), RoleDefinitionID: to.Ptr(hsmrbac.RoleDefinitionID(roleID))}}
+	_, err = c.CreateRoleAssignment(ctx, rbac.RoleScopeGlobal, name, body, nil)
+	if err == nil {
+		undo := "deleted again"
+		if _, derr := c.DeleteRoleAssignment(ctx, rbac.RoleScopeGlobal, name, nil); derr != nil {
+			undo = fmt.Sprintf("deleting it failed, delete assignment %s at / by hand: %v", name, derr)
+		}
+		return failed(check, guide, "granted itself %s at / (%s): the principal can manage roles",
+			hsmrbac.Administrator, undo)
+	}
+	return denial(check, guide, "granting a role", err)
+}
+
+// denial turns the error of an attempt that should have been refused into a result: a permission refusal
+// passes; a closed network, an inactive HSM or any other failure proves nothing and fails.
+func denial(check, guide, what string, err error) Result {
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		return failed(check, guide, "%s did not reach the HSM, so nothing is proven: %v", what, err)
+	}
+	switch hsm.Classify(err) {
+	case hsm.NetworkClosed:
+		return failed(check, guide, "%s was refused by the HSM's network rules, not by RBAC, so nothing is "+
+			"proven: run inside the VNet (%s)", what, re.ErrorCode)
+	case hsm.NotActivated:
+		return failed(check, guide, "%s was refused because the HSM is not activated", what)
+	}
+	if re.StatusCode != http.StatusForbidden {
+		return failed(check, guide, "%s answered %d %s, not 403: the refusal is not a permission denial",
+			what, re.StatusCode, re.ErrorCode)
+	}
+	return passed(check, guide, "%s refused: 403 %s", what, re.ErrorCode)
+}
+
+// grantsWhy explains a key creation that succeeded from the principal's configured role.
+func grantsWhy(role string) string {
+	if creates, known := hsmrbac.CreatesKeys(role); known && creates {
+		return fmt.Sprintf("its role %s grants keys/create; give it a role without it (Managed HSM Crypto "+
+			"Service Encryption User, or a custom role) for least privilege", role)
+	}
+	return fmt.Sprintf("some role assignment grants it keys/create (configured role: %s)", role)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return fmt.Sprintf("%x", b)
+}
+
+// randomGUID returns a random version-4 GUID, the form role assignment names take.
+func randomGUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
