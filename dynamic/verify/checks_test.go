@@ -217,7 +217,8 @@ func TestCheckCannotCreateKey(t *testing.T) {
 		createKey(t, fake, 2048, defaultOps...)
 		// Crypto User on the one key: it encrypts with it, but creating keys needs a role at /keys.
 		fake.Assign(principal, fakehsm.RoleCryptoUser, "/keys/"+keyName)
-		got := verify.CheckCannotCreateKey(testCtx(t), keysClient(t, fake, principal), "sp", hsmrbac.CryptoUser)
+		got := verify.CheckCannotCreateKey(testCtx(t), keysClient(t, fake, principal), "sp", hsmrbac.CryptoUser,
+			"/keys/"+keyName)
 		assert.Equal(t, verify.Pass, got.Status, got.Reason)
 		assert.Contains(t, got.Reason, "403 "+fakehsm.CodeAccessDenied)
 		assert.Equal(t, []string{keyName}, fake.KeyNames())
@@ -225,7 +226,9 @@ func TestCheckCannotCreateKey(t *testing.T) {
 	t.Run("allowed-is-undone", func(t *testing.T) {
 		fake := newFake(t)
 		fake.Assign(principal, fakehsm.RoleCryptoUser, "/keys")
-		got := verify.CheckCannotCreateKey(testCtx(t), keysClient(t, fake, principal), "sp", hsmrbac.CryptoUser)
+		// Configured for one key, granted more at /keys: the probe, not the config, finds out.
+		got := verify.CheckCannotCreateKey(testCtx(t), keysClient(t, fake, principal), "sp", hsmrbac.CryptoUser,
+			"/keys/"+keyName)
 		assert.Equal(t, verify.Fail, got.Status)
 		assert.Contains(t, got.Reason, "deleted again")
 		assert.Contains(t, got.Reason, "its role Managed HSM Crypto User grants keys/create")
@@ -236,9 +239,20 @@ func TestCheckCannotCreateKey(t *testing.T) {
 	t.Run("firewall-proves-nothing", func(t *testing.T) {
 		fake := newFake(t, fakehsm.WithNetwork(fakehsm.Network{PublicNetworkAccess: fakehsm.AccessDisabled,
 			DefaultAction: fakehsm.ActionDeny}))
-		got := verify.CheckCannotCreateKey(testCtx(t), keysClient(t, fake, principal), "sp", hsmrbac.CryptoUser)
+		got := verify.CheckCannotCreateKey(testCtx(t), keysClient(t, fake, principal), "sp", hsmrbac.CryptoUser,
+			"/keys/"+keyName)
 		assert.Equal(t, verify.Fail, got.Status)
 		assert.Contains(t, got.Reason, "network rules, not by RBAC")
+	})
+	t.Run("configured-to-create-keys-makes-no-probe", func(t *testing.T) {
+		fake := newFake(t)
+		fake.Assign(principal, fakehsm.RoleCryptoUser, "/keys")
+		got := verify.CheckCannotCreateKey(testCtx(t), keysClient(t, fake, principal), "sp", hsmrbac.CryptoUser,
+			"/keys")
+		assert.Equal(t, verify.Skip, got.Status)
+		assert.Contains(t, got.Reason, "scope the role to /keys/<key>")
+		assert.Empty(t, fake.KeyNames())
+		assert.Empty(t, fake.DeletedKeyNames())
 	})
 }
 

@@ -47,6 +47,8 @@ type ServicePrincipal struct {
 	TenantID string
 	Secret   Secret
 	Role     string
+	// Scope of Role, as configured: "/", "/keys" or "/keys/<name>".
+	Scope string
 }
 
 // Database is how the database checks reach one Autonomous Database as ADMIN.
@@ -152,7 +154,8 @@ func ParseStack(outputJSON, configJSON []byte, keyFiles []string, glob func(stri
 			Operations: cfg.Hsm.Key.Operations},
 		ServicePrincipal: ServicePrincipal{ClientID: out.ServicePrincipalClientID,
 			ObjectID: out.ServicePrincipalObjectID, TenantID: out.ServicePrincipalTenantID,
-			Secret: Secret(out.ServicePrincipalSecret), Role: cfg.ServicePrincipal.Role},
+			Secret: Secret(out.ServicePrincipalSecret), Role: cfg.ServicePrincipal.Role,
+			Scope: cfg.ServicePrincipal.Scope},
 		SecurityDomainKeys: keyFiles,
 	}
 	if name := keyNameFromID(out.KeyID); name != "" {

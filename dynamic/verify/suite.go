@@ -142,7 +142,7 @@ func runPrincipal(ctx context.Context, s Stack, env Env) []Result {
 	}
 	return []Result{
 		CheckRoundTrip(ctx, keys, s.Key.Name, who, env.Propagation),
-		CheckCannotCreateKey(ctx, keys, who, sp.Role),
+		CheckCannotCreateKey(ctx, keys, who, sp.Role, sp.Scope),
 		CheckCannotAssignRole(ctx, roles, who, sp.ObjectID),
 	}
 }
