@@ -63,6 +63,8 @@ type config struct {
 	downloadBody          func(envelope []byte) []byte
 	retentionDays         int
 	network               *Network
+	deleted               []DeletedHSM
+	purgeProtection       bool
 }
 
 // Option configures a Server.
@@ -204,6 +206,9 @@ func New(t testing.TB, opts ...Option) *Server {
 		s.arm.network = *cfg.network
 	}
 	s.sd.activated = cfg.activated
+	for _, d := range cfg.deleted {
+		s.arm.deleted[deletedKey(d.Location, d.Name)] = d
+	}
 	s.ts = httptest.NewTLSServer(http.HandlerFunc(s.serveHTTP))
 	s.base = s.ts.URL + "/"
 	sum := sha256.Sum256([]byte(s.ts.URL))
