@@ -209,7 +209,7 @@ func TestValidateRules(t *testing.T) {
 		{name: "purge-on-delete-of-a-retained-hsm", key: "hsm.purgeOnDelete", rule: "needs hsm.allowDelete true",
 			mutate: func(c *Config) { c.Hsm.PurgeOnDelete, c.Hsm.PurgeProtection = true, false }},
 		{name: "purge-on-delete-with-purge-protection", key: "hsm.purgeOnDelete",
-			rule: "cannot be true with hsm.purgeProtection true",
+			rule:   "cannot be true with hsm.purgeProtection true",
 			mutate: func(c *Config) { c.Hsm.PurgeOnDelete, c.Hsm.AllowDelete, c.Hsm.Protect = true, true, false }},
 		{name: "hsm-name-too-short", key: "hsm.name", rule: "must be 3–24 letters",
 			mutate: func(c *Config) { c.Hsm.Name = "hs" }},
