@@ -45,9 +45,10 @@ type SecurityDomainState struct {
 	SecurityDomainPath string `pulumi:"securityDomainPath"`
 	SecurityDomainJSON string `pulumi:"securityDomain" provider:"secret"`
 	// WrappingCertificates are the certificates the shares are wrapped to (PEM), given or generated.
-	WrappingCertificates []string `pulumi:"wrappingCertificates"`
+	// Optional: an HSM found already active has none, and its state must still decode for a delete.
+	WrappingCertificates []string `pulumi:"wrappingCertificates,optional"`
 	// PrivateKeys are the generated private keys (PEM); empty when certificates were given.
-	PrivateKeys []string `pulumi:"privateKeys" provider:"secret"`
+	PrivateKeys []string `pulumi:"privateKeys,optional" provider:"secret"`
 	// QuorumProof summarises the proof run after the download, empty when no private keys were at hand.
 	QuorumProof string `pulumi:"quorumProof"`
 }
