@@ -1,5 +1,5 @@
-// This file holds ManagedHsm: the HSM, its private endpoint and DNS, its activation, the deployer's crypto role,
-// the key, and the lock that closes public access at the end.
+// This file holds ManagedHsm: the guard of its name, the HSM, its private endpoint and DNS, its activation, the
+// deployer's crypto role, the key, and the lock that closes public access at the end.
 package components
 
 import (
@@ -46,6 +46,13 @@ type ManagedHsmArgs struct {
 	PurgeProtection bool
 	// Protect guards the HSM against deletion and replacement by Pulumi.
 	Protect bool
+	// SubscriptionID the HSM is created in; the name guard looks for deleted HSMs there. Required.
+	SubscriptionID string
+	// AllowDelete lets Pulumi delete the HSM in Azure; otherwise it is retained on delete (dropped from state
+	// only). Default false.
+	AllowDelete bool
+	// PurgeOnDelete purges the soft-deleted HSM after Pulumi deletes it; only with AllowDelete. Default false.
+	PurgeOnDelete bool
 	// RunnerInsideVnet creates the HSM closed to public networks from the start; otherwise it is open until
 	// LockNetwork's lock is applied.
 	RunnerInsideVnet bool
@@ -127,7 +134,20 @@ func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 	}
 	parent := pulumi.Parent(comp)
 
-	hsm, err := newHsm(ctx, name, args, parent)
+	// The HSM depends on the guard: the guard's create checks the name before the HSM is created, and the
+	// engine deletes dependents first, so the guard's delete (the purge) runs after the HSM's delete.
+	guard, err := odaa.NewNameGuard(ctx, name+"-name-guard", &odaa.NameGuardArgs{
+		SubscriptionID:  pulumi.String(args.SubscriptionID),
+		Location:        pulumi.String(args.Location),
+		Name:            pulumi.String(args.Name),
+		PurgeOnDelete:   pulumi.Bool(args.AllowDelete && args.PurgeOnDelete),
+		PurgeProtection: pulumi.Bool(args.PurgeProtection),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("declaring name guard of managed HSM %s: %w", args.Name, err)
+	}
+
+	hsm, err := newHsm(ctx, name, args, parent, pulumi.DependsOn([]pulumi.Resource{guard}))
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +172,9 @@ func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 		KeyDirectory:     pulumi.String(args.SecurityDomain.KeyDirectory),
 		Quorum:           pulumi.Int(args.SecurityDomain.Quorum),
 		OutputPath:       pulumi.String(args.SecurityDomain.OutputPath),
+		// The domain depends on the HSM, so its delete runs first and, failing, keeps the HSM: it must not
+		// go while the domain's file is missing.
+		RequireBackupOnDelete: pulumi.Bool(args.AllowDelete),
 	}, sdOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("declaring security domain of managed HSM %s: %w", args.Name, err)
@@ -205,7 +228,7 @@ func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 }
 
 func newHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
-	parent pulumi.ResourceOption) (*keyvault.ManagedHsm, error) {
+	opts ...pulumi.ResourceOption) (*keyvault.ManagedHsm, error) {
 	// Open while the data plane is configured from outside the VNet; LockNetwork closes it in place
 	// afterwards. The lock owns these two properties from then on, so the HSM resource ignores them.
 	access, action := "Enabled", "Allow"
@@ -239,13 +262,16 @@ func newHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 				DefaultAction: pulumi.String(action),
 			},
 		},
-	}, parent,
+	}, append(opts,
 		pulumi.Protect(args.Protect),
+		// A deleted HSM keeps billing and holding its name for the retention period, so destroy leaves it
+		// in Azure unless deleting it is allowed explicitly.
+		pulumi.RetainOnDelete(!args.AllowDelete),
 		pulumi.Timeouts(longRunning),
 		// The lock owns network access; tenant and initial administrators are fixed at creation, and a run by
 		// another identity must not plan an update of them.
 		pulumi.IgnoreChanges([]string{"properties.publicNetworkAccess", "properties.networkAcls",
-			"properties.tenantId", "properties.initialAdminObjectIds"}))
+			"properties.tenantId", "properties.initialAdminObjectIds"}))...)
 	if err != nil {
 		return nil, fmt.Errorf("creating managed HSM %s: %w", args.Name, err)
 	}

@@ -33,6 +33,7 @@ func TestDevStackRegistersTheScenario(t *testing.T) {
 		"hsm-zone-link":                  "azure-native:network:VirtualNetworkLink",
 		"hsm-zone-group":                 "azure-native:network:PrivateDnsZoneGroup",
 		"hsm-security-domain":            odaa.SecurityDomainType,
+		"hsm-name-guard":                 odaa.NameGuardType,
 		"hsm-deployer-crypto-role":       odaa.RoleAssignmentType,
 		"hsm-key":                        odaa.KeyType,
 		"hsm-network-lock":               odaa.NetworkLockType,

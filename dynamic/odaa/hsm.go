@@ -23,6 +23,10 @@ type SecurityDomainArgs struct {
 	Quorum pulumi.IntInput
 	// OutputPath of the security domain file, written once with mode 0600. Required.
 	OutputPath pulumi.StringInput
+	// RequireBackupOnDelete fails the resource's delete, which the engine runs before the HSM's, unless the
+	// file holds a readable domain (written again from state when missing). Optional, default false: set it
+	// when the HSM may really be deleted.
+	RequireBackupOnDelete pulumi.BoolInput
 }
 
 // SecurityDomain is an activated HSM's security domain.
@@ -56,6 +60,7 @@ func NewSecurityDomain(ctx *pulumi.Context, name string, args *SecurityDomainArg
 	optional(props, "certificates", args.Certificates)
 	optional(props, "certificateCount", args.CertificateCount)
 	optional(props, "keyDirectory", args.KeyDirectory)
+	optional(props, "requireBackupOnDelete", args.RequireBackupOnDelete)
 	var res SecurityDomain
 	err := register(ctx, SecurityDomainType, name, props, &res, []string{"securityDomain", "privateKeys"}, opts)
 	return &res, err
@@ -218,5 +223,44 @@ func NewNetworkLock(ctx *pulumi.Context, name string, args *NetworkLockArgs,
 	}
 	var res NetworkLock
 	err := register(ctx, NetworkLockType, name, props, &res, nil, opts)
+	return &res, err
+}
+
+// NameGuardArgs name the HSM about to be created, and whether to purge it after Pulumi deletes it.
+type NameGuardArgs struct {
+	// SubscriptionID, Location and Name of the HSM. Required.
+	SubscriptionID pulumi.StringInput
+	Location       pulumi.StringInput
+	Name           pulumi.StringInput
+	// PurgeOnDelete purges the soft-deleted HSM when the guard is deleted, which the engine does after the HSM
+	// (the HSM depends on the guard). Optional, default false.
+	PurgeOnDelete pulumi.BoolInput
+	// PurgeProtection is the HSM's setting; the plugin refuses PurgeOnDelete with it. Optional, default false.
+	PurgeProtection pulumi.BoolInput
+}
+
+// NameGuard fails its creation while a soft-deleted HSM holds the name, so the HSM that depends on it is never
+// half-created; deleting it purges the deleted HSM when asked to.
+type NameGuard struct {
+	pulumi.CustomResourceState
+
+	SubscriptionID  pulumi.StringOutput `pulumi:"subscriptionId"`
+	Location        pulumi.StringOutput `pulumi:"location"`
+	Name            pulumi.StringOutput `pulumi:"name"`
+	PurgeOnDelete   pulumi.BoolOutput   `pulumi:"purgeOnDelete"`
+	PurgeProtection pulumi.BoolOutput   `pulumi:"purgeProtection"`
+}
+
+// NewNameGuard registers a NameGuard.
+func NewNameGuard(ctx *pulumi.Context, name string, args *NameGuardArgs,
+	opts ...pulumi.ResourceOption) (*NameGuard, error) {
+	if args == nil || args.SubscriptionID == nil || args.Location == nil || args.Name == nil {
+		return nil, errors.New("odaa.NameGuard: SubscriptionID, Location and Name are required")
+	}
+	props := pulumi.Map{"subscriptionId": args.SubscriptionID, "location": args.Location, "name": args.Name}
+	optional(props, "purgeOnDelete", args.PurgeOnDelete)
+	optional(props, "purgeProtection", args.PurgeProtection)
+	var res NameGuard
+	err := register(ctx, NameGuardType, name, props, &res, nil, opts)
 	return &res, err
 }

@@ -19,6 +19,7 @@ const (
 	RoleAssignmentType   = Package + ":hsm:RoleAssignment"
 	KeyType              = Package + ":hsm:Key"
 	NetworkLockType      = Package + ":hsm:NetworkLock"
+	NameGuardType        = Package + ":hsm:NameGuard"
 	NetworkACLType       = Package + ":oracle:NetworkAcl"
 	DatabasePropertyType = Package + ":oracle:DatabaseProperty"
 	PrincipalAuthType    = Package + ":oracle:PrincipalAuth"

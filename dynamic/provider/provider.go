@@ -47,6 +47,8 @@ type Timeouts struct {
 	// Propagation bounds the retries while Entra ID and RBAC catch up with a new principal or role.
 	// Default 5 minutes.
 	Propagation time.Duration
+	// Purge bounds the wait for a soft-deleted HSM's purge. Default 30 minutes.
+	Purge time.Duration
 }
 
 // env is what every resource shares: lazily made credentials and the options.
@@ -85,6 +87,13 @@ func (e *env) activationTimeout() time.Duration {
 func (e *env) networkTimeout() time.Duration {
 	if e.opts.Timeouts.Network > 0 {
 		return e.opts.Timeouts.Network
+	}
+	return 30 * time.Minute
+}
+
+func (e *env) purgeTimeout() time.Duration {
+	if e.opts.Timeouts.Purge > 0 {
+		return e.opts.Timeouts.Purge
 	}
 	return 30 * time.Minute
 }
@@ -134,6 +143,7 @@ func New(opts Options) (p.Provider, error) {
 		WithResources(
 			infer.Resource(&SecurityDomain{env: e}),
 			infer.Resource(&NetworkLock{env: e}),
+			infer.Resource(&NameGuard{env: e}),
 			infer.Resource(&RoleAssignment{env: e}),
 			infer.Resource(&Key{env: e}),
 			infer.Resource(&EncryptionKey{env: e}),

@@ -63,7 +63,7 @@ func TestProgramDeclarationsMatchThePluginSchema(t *testing.T) {
 		s := pulumi.String("x")
 		sd, err := odaa.NewSecurityDomain(ctx, "sd", &odaa.SecurityDomainArgs{HsmURI: s, HsmResourceID: s,
 			Certificates: pulumi.StringArray{s}, CertificateCount: pulumi.Int(3), KeyDirectory: s,
-			Quorum: pulumi.Int(2), OutputPath: s})
+			Quorum: pulumi.Int(2), OutputPath: s, RequireBackupOnDelete: pulumi.Bool(true)})
 		if err != nil {
 			return err
 		}
@@ -87,6 +87,12 @@ func TestProgramDeclarationsMatchThePluginSchema(t *testing.T) {
 			return err
 		}
 		outputs[odaa.NetworkLockType] = lock
+		guard, err := odaa.NewNameGuard(ctx, "guard", &odaa.NameGuardArgs{SubscriptionID: s, Location: s, Name: s,
+			PurgeOnDelete: pulumi.Bool(true), PurgeProtection: pulumi.Bool(false)})
+		if err != nil {
+			return err
+		}
+		outputs[odaa.NameGuardType] = guard
 		ek, err := odaa.NewEncryptionKey(ctx, "ek", &odaa.EncryptionKeyArgs{DatabaseOcid: s, VaultURI: s, KeyName: s,
 			RevertOnDelete: pulumi.Bool(false)})
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,6 +33,9 @@ type SecurityDomainArgs struct {
 	KeyDirectory     string   `pulumi:"keyDirectory,optional"`
 	Quorum           int      `pulumi:"quorum"`
 	OutputPath       string   `pulumi:"outputPath"`
+	// RequireBackupOnDelete makes Delete fail unless the file holds a readable domain, so that the HSM, which
+	// the engine deletes only after this resource, cannot go without one.
+	RequireBackupOnDelete bool `pulumi:"requireBackupOnDelete,optional"`
 }
 
 // SecurityDomainState is what the engine stores.
@@ -41,9 +45,10 @@ type SecurityDomainState struct {
 	SecurityDomainPath string `pulumi:"securityDomainPath"`
 	SecurityDomainJSON string `pulumi:"securityDomain" provider:"secret"`
 	// WrappingCertificates are the certificates the shares are wrapped to (PEM), given or generated.
-	WrappingCertificates []string `pulumi:"wrappingCertificates"`
+	// Optional: an HSM found already active has none, and its state must still decode for a delete.
+	WrappingCertificates []string `pulumi:"wrappingCertificates,optional"`
 	// PrivateKeys are the generated private keys (PEM); empty when certificates were given.
-	PrivateKeys []string `pulumi:"privateKeys" provider:"secret"`
+	PrivateKeys []string `pulumi:"privateKeys,optional" provider:"secret"`
 	// QuorumProof summarises the proof run after the download, empty when no private keys were at hand.
 	QuorumProof string `pulumi:"quorumProof"`
 }
@@ -253,13 +258,60 @@ func (r *SecurityDomain) Read(ctx context.Context, req infer.ReadRequest[Securit
 	return resp, nil
 }
 
-// Delete forgets the security domain. An HSM cannot be deactivated, and the file stays where it is: it is the
-// only way to recover the HSM's keys.
+// Delete forgets the security domain after making sure its file is there: it is the only way to recover the
+// HSM's keys, and this resource depends on the HSM, so the engine runs this Delete before the HSM's and stops
+// the destroy, HSM untouched, when it fails. A missing file is written again from the copy in state. With
+// RequireBackupOnDelete (set when the HSM may really be deleted) a file that cannot be had fails the delete;
+// otherwise the HSM is retained and a warning says what is missing. An HSM cannot be deactivated.
 func (r *SecurityDomain) Delete(ctx context.Context, req infer.DeleteRequest[SecurityDomainState]) (
 	infer.DeleteResponse, error) {
-	p.GetLogger(ctx).Warningf("managed HSM %s stays active: a security domain cannot be withdrawn; keep %s",
-		hsmNameOf(req.State.SecurityDomainArgs), req.State.SecurityDomainPath)
+	st := req.State
+	name, path := hsmNameOf(st.SecurityDomainArgs), st.SecurityDomainPath
+	log := p.GetLogger(ctx)
+	rewritten, err := ensureBackup(path, st.SecurityDomainJSON)
+	if err != nil {
+		if st.RequireBackupOnDelete {
+			return infer.DeleteResponse{}, fmt.Errorf("refusing to let managed HSM %s be deleted without a "+
+				"backup of its security domain: %w", name, err)
+		}
+		log.Warningf("managed HSM %s is retained, but its security domain backup is not usable: %v", name, err)
+	}
+	if rewritten {
+		log.Warningf("the security domain file %s of %s was missing; written again from the stack's state", path,
+			name)
+	}
+	log.Warningf("managed HSM %s stays active: a security domain cannot be withdrawn; keep %s", name, path)
 	return infer.DeleteResponse{}, nil
+}
+
+// ensureBackup checks that path holds the security domain: a file this plugin can parse, or exactly the copy
+// kept in state (kept as received when the plugin cannot read its format). A missing file is written from the
+// kept copy, mode 0600; rewritten says so. Anything else is an error saying what to do.
+func ensureBackup(path, kept string) (rewritten bool, err error) {
+	if path == "" {
+		return false, errors.New("the state names no security domain file")
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && kept == "":
+		return false, fmt.Errorf("%s is missing and the state holds no copy (the HSM was active before this "+
+			"stack downloaded anything): put the file back from where the first activation saved it", path)
+	case errors.Is(err, fs.ErrNotExist):
+		if err := writeSecretFile(path, []byte(kept)); err != nil {
+			return false, fmt.Errorf("writing the security domain back to %s from state: %w", path, err)
+		}
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("reading the security domain file %s: %w", path, err)
+	}
+	if _, perr := securitydomain.Parse(data); perr == nil || kept != "" && string(data) == kept {
+		return false, nil
+	} else if kept == "" {
+		return false, fmt.Errorf("%s is not a readable security domain (%w) and the state holds no copy", path,
+			perr)
+	}
+	return false, fmt.Errorf("%s is not a readable security domain and differs from the copy in state: move it "+
+		"aside and delete again, and the copy from state is written there", path)
 }
 
 // Diff replaces the resource only for another HSM. Wrapping settings change in place, where Update explains
@@ -280,6 +332,7 @@ func (r *SecurityDomain) Diff(_ context.Context, req infer.DiffRequest[SecurityD
 	mark("quorum", in.Quorum != old.Quorum, p.Update)
 	mark("keyDirectory", in.KeyDirectory != old.KeyDirectory, p.Update)
 	mark("outputPath", in.OutputPath != old.OutputPath, p.Update)
+	mark("requireBackupOnDelete", in.RequireBackupOnDelete != old.RequireBackupOnDelete, p.Update)
 	return p.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff}, nil
 }
 

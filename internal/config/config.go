@@ -91,6 +91,12 @@ type Hsm struct {
 	DeployerRoleScope string `json:"deployerRoleScope"`
 	// Protect guards the HSM against deletion and replacement by Pulumi. Default true.
 	Protect bool `json:"protect"`
+	// AllowDelete lets `pulumi destroy` (or a replacement) delete the HSM in Azure. Default false: the HSM is
+	// retained on delete, only dropped from state, because a deleted HSM keeps billing and holds its name.
+	AllowDelete bool `json:"allowDelete"`
+	// PurgeOnDelete purges the soft-deleted HSM right after Pulumi deletes it, which frees its name and stops
+	// the billing but destroys every key for good. Default false. Needs AllowDelete and PurgeProtection off.
+	PurgeOnDelete bool `json:"purgeOnDelete"`
 	// RunnerInsideVnet says `pulumi up` runs where the private endpoint resolves. When false (the default),
 	// public access stays open until activation, the key and the role assignments are done, then is closed.
 	RunnerInsideVnet bool `json:"runnerInsideVnet"`

@@ -178,6 +178,7 @@ func (c Config) validateHsm(p *Problems) {
 	}
 	checkScope(p, key("deployerRoleScope"), h.DeployerRoleScope)
 	checkFQDN(p, key("dnsSuffix"), h.DNSSuffix)
+	h.validateTeardown(p)
 
 	sd := h.SecurityDomain
 	sdKey := func(field string) string { return key("securityDomain." + field) }
@@ -234,6 +235,27 @@ func (c Config) validateHsm(p *Problems) {
 		if !slices.Contains(k.Operations, need) {
 			p.add(key("key.operations"), "must include %s: the database wraps its keys with this key", need)
 		}
+	}
+}
+
+// validateTeardown checks the keys that decide what `pulumi destroy` does to the HSM. They are refused when
+// they contradict each other, rather than one silently winning: allowDelete with protect on would plan a
+// delete the engine then refuses at the HSM, half-way through a destroy; purgeOnDelete without allowDelete
+// would purge nothing, since a retained HSM is never deleted; and purge protection makes Azure refuse every
+// purge until the retention period ends, which a destroy would report only at its very end.
+func (h Hsm) validateTeardown(p *Problems) {
+	key := func(field string) string { return KeyHsm + "." + field }
+	if h.AllowDelete && h.Protect {
+		p.add(key("allowDelete"), "needs %s false: a protected HSM cannot be deleted; set %s false, run `up`, "+
+			"then `destroy`", key("protect"), key("protect"))
+	}
+	if h.PurgeOnDelete && !h.AllowDelete {
+		p.add(key("purgeOnDelete"), "needs %s true: a retained HSM is never deleted, so there is nothing to "+
+			"purge", key("allowDelete"))
+	}
+	if h.PurgeOnDelete && h.PurgeProtection {
+		p.add(key("purgeOnDelete"), "cannot be true with %s true: Azure refuses to purge a protected HSM until "+
+			"its retention period ends (protection cannot be turned off)", key("purgeProtection"))
 	}
 }
 

@@ -197,6 +197,20 @@ func TestValidateRules(t *testing.T) {
 			mutate: func(c *Config) { c.Network.Delegation = "Oracle.Database/networkAttachments" }},
 
 		// --- hsm naming
+		// Teardown keys: one pass and one failure per rule.
+		{name: "allow-delete-unprotected", key: "hsm.allowDelete", wantOK: true,
+			mutate: func(c *Config) { c.Hsm.AllowDelete, c.Hsm.Protect = true, false }},
+		{name: "allow-delete-while-protected", key: "hsm.allowDelete", rule: "needs hsm.protect false",
+			mutate: func(c *Config) { c.Hsm.AllowDelete = true }},
+		{name: "purge-on-delete-with-delete-allowed", key: "hsm.purgeOnDelete", wantOK: true,
+			mutate: func(c *Config) {
+				c.Hsm.PurgeOnDelete, c.Hsm.AllowDelete, c.Hsm.Protect, c.Hsm.PurgeProtection = true, true, false, false
+			}},
+		{name: "purge-on-delete-of-a-retained-hsm", key: "hsm.purgeOnDelete", rule: "needs hsm.allowDelete true",
+			mutate: func(c *Config) { c.Hsm.PurgeOnDelete, c.Hsm.PurgeProtection = true, false }},
+		{name: "purge-on-delete-with-purge-protection", key: "hsm.purgeOnDelete",
+			rule:   "cannot be true with hsm.purgeProtection true",
+			mutate: func(c *Config) { c.Hsm.PurgeOnDelete, c.Hsm.AllowDelete, c.Hsm.Protect = true, true, false }},
 		{name: "hsm-name-too-short", key: "hsm.name", rule: "must be 3–24 letters",
 			mutate: func(c *Config) { c.Hsm.Name = "hs" }},
 		{name: "hsm-name-25-chars", key: "hsm.name", rule: "must be 3–24 letters",

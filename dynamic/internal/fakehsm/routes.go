@@ -63,6 +63,9 @@ const (
 	RouteUpdateManagedHSM   = "PATCH " + armHsm
 	RouteARMOperationStatus = "GET " + armLocation + "/operationStatuses/{id}"
 	RouteARMOperationResult = "GET " + armLocation + "/operationResults/{id}"
+	// RouteGetDeletedManagedHSM and RoutePurgeDeletedManagedHSM are the location's soft-deleted HSMs.
+	RouteGetDeletedManagedHSM   = "GET " + armLocation + "/deletedManagedHSMs/{name}"
+	RoutePurgeDeletedManagedHSM = "POST " + armLocation + "/deletedManagedHSMs/{name}/purge"
 )
 
 // KeyRoutes lists every route that touches keys, for assertions such as "no key call was made".
@@ -326,10 +329,18 @@ func matchARM(c *call, segs []string) (routeEntry, bool) {
 			return routeEntry{}, false
 		}
 		return e, true
+	case len(segs) == 9 && lower[2] == "providers" && lower[3] == "microsoft.keyvault" &&
+		lower[4] == "locations" && lower[6] == "deletedmanagedhsms" && lower[8] == "purge" &&
+		c.r.Method == http.MethodPost:
+		c.name = segs[7]
+		e.name, e.h = RoutePurgeDeletedManagedHSM, (*Server).purgeDeletedManagedHSM
+		return e, true
 	case len(segs) == 8 && lower[2] == "providers" && lower[3] == "microsoft.keyvault" &&
 		lower[4] == "locations" && c.r.Method == http.MethodGet:
 		c.name = segs[7]
 		switch lower[6] {
+		case "deletedmanagedhsms":
+			e.name, e.h = RouteGetDeletedManagedHSM, (*Server).getDeletedManagedHSM
 		case "operationstatuses":
 			e.name, e.h = RouteARMOperationStatus, (*Server).armOperationStatus
 		case "operationresults":

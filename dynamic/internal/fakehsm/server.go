@@ -64,6 +64,8 @@ type config struct {
 	uploadFailure         string
 	retentionDays         int
 	network               *Network
+	deleted               []DeletedHSM
+	purgeProtection       bool
 }
 
 // Option configures a Server.
@@ -212,6 +214,9 @@ func New(t testing.TB, opts ...Option) *Server {
 	s.sd.activated = cfg.activated
 	if cfg.activated {
 		s.sd.items = randomItems()
+	}
+	for _, d := range cfg.deleted {
+		s.arm.deleted[deletedKey(d.Location, d.Name)] = d
 	}
 	s.ts = httptest.NewTLSServer(http.HandlerFunc(s.serveHTTP))
 	s.base = s.ts.URL + "/"
