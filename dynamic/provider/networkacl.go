@@ -223,21 +223,21 @@ func (r *NetworkACL) Update(ctx context.Context, req infer.UpdateRequest[Network
 			dropped = append(dropped, priv)
 		}
 	}
-	if len(dropped) > 0 {
-		if err := db.Exec(ctx, oracle.RemoveHostACE(g, dropped)); err != nil {
-			return resp, err
-		}
-	}
-	kept := slices.DeleteFunc(slices.Clone(old.Appended), func(s string) bool { return slices.Contains(dropped, s) })
-	appended, err := oracle.EnsureHostACE(ctx, db, g)
+	removed, err := oracle.RemoveHostACEs(ctx, db, g, dropped)
+	kept := slices.DeleteFunc(slices.Clone(old.Appended), func(s string) bool { return slices.Contains(removed, s) })
 	if err != nil {
 		resp.Output.Appended = kept
 		return resp, err
 	}
+	appended, err := oracle.EnsureHostACE(ctx, db, g)
 	for _, priv := range appended {
 		if !slices.Contains(kept, priv) {
 			kept = append(kept, priv)
 		}
+	}
+	if err != nil {
+		resp.Output.Appended = kept
+		return resp, err
 	}
 	if kept == nil {
 		kept = []string{}
@@ -274,7 +274,7 @@ func (r *NetworkACL) Delete(ctx context.Context, req infer.DeleteRequest[Network
 			strings.Join(st.Appended, ", "))
 		return infer.DeleteResponse{}, nil
 	}
-	if err := db.Exec(ctx, oracle.RemoveHostACE(g, present)); err != nil {
+	if _, err := oracle.RemoveHostACEs(ctx, db, g, present); err != nil {
 		return infer.DeleteResponse{}, err
 	}
 	log.Infof("%s: removed %s", g, strings.Join(present, ", "))
