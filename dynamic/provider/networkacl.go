@@ -200,7 +200,9 @@ func (r *NetworkACL) Diff(_ context.Context, req infer.DiffRequest[NetworkACLArg
 }
 
 // Update appends the privileges now missing, and removes those no longer requested that this resource had
-// appended.
+// appended. Another connect string or wallet may name another database (a replaced one), so it is read and
+// given what it lacks even when the privileges did not change; what this resource appended before stays
+// recorded, as the same database reached another way still has it. Another user or password runs nothing.
 func (r *NetworkACL) Update(ctx context.Context, req infer.UpdateRequest[NetworkACLArgs, NetworkACLState]) (
 	infer.UpdateResponse[NetworkACLState], error) {
 	old, g := req.State, req.Inputs.grant()
@@ -208,7 +210,8 @@ func (r *NetworkACL) Update(ctx context.Context, req infer.UpdateRequest[Network
 		Appended: old.Appended}}
 	// The state's privileges are those the database granted at the last read: equal to the inputs, only the
 	// connection changed.
-	if req.DryRun || sameSet(old.Privileges, g.Privileges) {
+	if req.DryRun || sameSet(old.Privileges, g.Privileges) &&
+		!anotherDatabase(old.OracleConnection, req.Inputs.OracleConnection) {
 		return resp, nil
 	}
 

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -218,6 +219,40 @@ func TestNetworkAclUpdateDropsOnlyItsOwnPrivileges(t *testing.T) {
 	up, err := env.update(odaa.NetworkACLType, resp.ID, resp.Properties, in, fewer, false)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"resolve"}, stringsOf(up.Properties.Get("appended")))
+	db.verify()
+}
+
+func TestNetworkAclNewDatabaseGetsItsACEs(t *testing.T) {
+	env, db := newSQLEnv(t, nil)
+	create := db.expect()
+	hostACEs(create)
+	hostACEChange(create, "APPEND_HOST_ACE", "connect", "http")
+	resolveChange(create, "APPEND_HOST_ACE")
+	in := aclInputs("ADMIN", "connect", "resolve", "http")
+	resp := env.mustCreate(odaa.NetworkACLType, in)
+
+	t.Run("password-only-runs-nothing", func(t *testing.T) {
+		news := in.Set("password", property.New("Rotated-Pass-2026").WithSecret(true))
+		opened := db.opened()
+		_, err := env.update(odaa.NetworkACLType, resp.ID, resp.Properties, in, news, false)
+		require.NoError(t, err)
+		assert.Equal(t, opened, db.opened(), "a password change connected")
+	})
+
+	t.Run("new-connect-string-appends-what-that-database-lacks", func(t *testing.T) {
+		news := in.Set("connectString", property.New(strings.Replace(testDescriptor, "adbhsmdemo", "adbhsmnew", 1)))
+		diff, err := env.diff(odaa.NetworkACLType, resp.ID, resp.Properties, in, news)
+		require.NoError(t, err)
+		assert.Equal(t, p.Update, diff.DetailedDiff["connectString"].Kind)
+		// The replaced database has only connect, granted by its own setup.
+		fresh := db.expect()
+		hostACEs(fresh, "CONNECT")
+		hostACEChange(fresh, "APPEND_HOST_ACE", "http")
+		resolveChange(fresh, "APPEND_HOST_ACE")
+		up, err := env.update(odaa.NetworkACLType, resp.ID, resp.Properties, in, news, false)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"connect", "resolve", "http"}, stringsOf(up.Properties.Get("appended")))
+	})
 	db.verify()
 }
 
