@@ -152,7 +152,7 @@ func (r *EncryptionKey) Update(ctx context.Context,
 	in := req.Inputs
 	if req.DryRun {
 		return infer.UpdateResponse[EncryptionKeyState]{Output: EncryptionKeyState{EncryptionKeyArgs: in,
-			KeyProvider: ocidb.ProviderAzure, LifecycleState: ocidb.StateAvailable}}, nil
+			KeyProvider: ocidb.ProviderAzure, LifecycleState: ocidb.StateAvailable, Switched: req.State.Switched}}, nil
 	}
 	if sameKey(in, req.State) && req.State.LifecycleState == ocidb.StateAvailable {
 		return infer.UpdateResponse[EncryptionKeyState]{Output: EncryptionKeyState{EncryptionKeyArgs: in,

@@ -162,6 +162,13 @@ func (r *PrincipalAuth) Read(ctx context.Context, req infer.ReadRequest[Principa
 		p.GetLogger(ctx).Warningf("Azure principal auth is no longer enabled on %s", db.Where)
 		return infer.ReadResponse[PrincipalAuthArgs, PrincipalAuthState]{}, nil
 	}
+	if req.State.TenantID == "" {
+		// An import: the integration is adopted as found, and never disabled by this resource.
+		in := req.State.PrincipalAuthArgs
+		in.Provider, in.TenantID = oracle.AzureProvider, strings.ToLower(found.TenantID)
+		return infer.ReadResponse[PrincipalAuthArgs, PrincipalAuthState]{ID: in.Provider + "/" + in.TenantID,
+			Inputs: in, State: principalState(in, found, false)}, nil
+	}
 	owned := req.State.EnabledByResource && strings.EqualFold(found.TenantID, req.State.TenantID) &&
 		found.ClientID == req.State.AppClientID
 	if !strings.EqualFold(found.TenantID, req.State.TenantID) {

@@ -158,6 +158,22 @@ func TestPrincipalAuthDeleteLeavesAnAdoptedIntegrationEnabled(t *testing.T) {
 	db.verify()
 }
 
+func TestPrincipalAuthImportAdoptsWhatTheDatabaseReports(t *testing.T) {
+	env, db := newSQLEnv(t, nil)
+	read := db.expect()
+	integrations(read, testTenant)
+	conn := connectionInputs(map[string]property.Value{})
+
+	got, err := env.read(odaa.PrincipalAuthType, "AZURE/"+testTenant, conn, conn)
+
+	require.NoError(t, err)
+	assert.Equal(t, "AZURE/"+testTenant, got.ID)
+	assert.Equal(t, testTenant, got.Properties.Get("tenantId").AsString())
+	assert.Equal(t, testTenant, got.Inputs.Get("tenantId").AsString())
+	assert.False(t, got.Properties.Get("enabledByResource").AsBool(), "an import claims the integration")
+	db.verify()
+}
+
 func TestPrincipalAuthNewDatabaseIsReconciled(t *testing.T) {
 	moved := func(in property.Map) property.Map {
 		return in.Set("connectString", property.New(strings.Replace(testDescriptor, "adbhsmdemo", "adbhsmnew", 1)))
