@@ -145,7 +145,7 @@ func (r *PrincipalAuth) ensure(ctx context.Context, in PrincipalAuthArgs, old Pr
 // Read reports what CLOUD_INTEGRATIONS shows now, and principal auth disabled outside Pulumi reads as gone, so
 // that the next run enables it again. Another tenant's integration is never taken for this resource's: the
 // tenant input stays, reportedTenantId shows the other, and the resource no longer owns what it would disable.
-// Another application for the tenant was made outside this resource, which then no longer owns it either.
+// An application for the tenant other than the one this resource enabled was made outside it: not owned either.
 func (r *PrincipalAuth) Read(ctx context.Context, req infer.ReadRequest[PrincipalAuthArgs, PrincipalAuthState]) (
 	infer.ReadResponse[PrincipalAuthArgs, PrincipalAuthState], error) {
 	resp := infer.ReadResponse[PrincipalAuthArgs, PrincipalAuthState](req)
