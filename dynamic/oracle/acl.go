@@ -1,6 +1,8 @@
 // This file holds host ACEs (field case 7): what DBA_HOST_ACES already grants a principal on a host and port
 // range, APPEND_HOST_ACE for only the missing privileges, and REMOVE_HOST_ACE for exactly those a resource
-// appended. ACLs are never dropped or created: re-creating one wipes the grants others made.
+// appended. ACLs are never dropped or created: re-creating one wipes the grants others made. resolve takes
+// effect only in an ACE without a port range (DBMS_NETWORK_ACL_ADMIN), so it is appended, counted and removed
+// with NULL ports, and the other privileges with the grant's range.
 package oracle
 
 import (
@@ -107,10 +109,46 @@ func SelectHostACEs(host, principal string) Statement {
 	}
 }
 
-// hostACEStatement builds APPEND_HOST_ACE or REMOVE_HOST_ACE for privileges, each a bind.
-func hostACEStatement(procedure, label string, g HostGrant, privileges []string) Statement {
-	binds := []sql.NamedArg{sql.Named("host", g.Host), sql.Named("lower_port", g.LowerPort),
-		sql.Named("upper_port", g.UpperPort)}
+// portless reports whether privilege is granted without a port range: resolve, the only one Oracle ignores
+// in an ACE with ports.
+func portless(privilege string) bool { return strings.EqualFold(privilege, "resolve") }
+
+// byShape splits privileges into those granted on a port range and those granted without one, leaving out an
+// empty group.
+func byShape(privileges []string) [][]string {
+	var ranged, anyPort []string
+	for _, p := range privileges {
+		if portless(p) {
+			anyPort = append(anyPort, p)
+		} else {
+			ranged = append(ranged, p)
+		}
+	}
+	return slices.DeleteFunc([][]string{ranged, anyPort}, func(g []string) bool { return len(g) == 0 })
+}
+
+// hostACEStatements builds APPEND_HOST_ACE or REMOVE_HOST_ACE for privileges: one statement with g's port range
+// for those that take one, and one with NULL ports for resolve.
+func hostACEStatements(procedure, label string, g HostGrant, privileges []string) []Statement {
+	var out []Statement
+	for _, group := range byShape(privileges) {
+		out = append(out, hostACEStatement(procedure, label, g, group, !portless(group[0])))
+	}
+	return out
+}
+
+// hostACEStatement builds APPEND_HOST_ACE or REMOVE_HOST_ACE for privileges, each a bind, with g's port range
+// when ranged and NULL ports otherwise.
+func hostACEStatement(procedure, label string, g HostGrant, privileges []string, ranged bool) Statement {
+	var lower, upper any
+	where := g.String()
+	if ranged {
+		lower, upper = g.LowerPort, g.UpperPort
+	} else {
+		where = fmt.Sprintf("%s on %s (no port range)", g.Principal, g.Host)
+	}
+	binds := []sql.NamedArg{sql.Named("host", g.Host), sql.Named("lower_port", lower),
+		sql.Named("upper_port", upper)}
 	names := make([]string, len(privileges))
 	for i, p := range privileges {
 		name := fmt.Sprintf("privilege%d", i+1)
@@ -124,7 +162,7 @@ func hostACEStatement(procedure, label string, g HostGrant, privileges []string)
 		extra = ", remove_empty_acl => FALSE"
 	}
 	return Statement{
-		Label: fmt.Sprintf("%s %s for %s", label, strings.Join(privileges, ", "), g),
+		Label: fmt.Sprintf("%s %s for %s", label, strings.Join(privileges, ", "), where),
 		SQL: "BEGIN DBMS_NETWORK_ACL_ADMIN." + procedure + "(host => :host, lower_port => :lower_port, " +
 			"upper_port => :upper_port, ace => xs$ace_type(privilege_list => xs$name_list(" +
 			strings.Join(names, ", ") + "), principal_name => :principal, principal_type => xs_acl.ptype_db)" +
@@ -133,14 +171,42 @@ func hostACEStatement(procedure, label string, g HostGrant, privileges []string)
 	}
 }
 
-// AppendHostACE grants privileges to g's principal on g's host and ports, adding to whatever ACL covers them.
-func AppendHostACE(g HostGrant, privileges []string) Statement {
-	return hostACEStatement("APPEND_HOST_ACE", "appending host ACE", g, privileges)
+// AppendHostACE grants privileges to g's principal on g's host, adding to whatever ACL covers them: on g's
+// ports, and resolve without ports.
+func AppendHostACE(g HostGrant, privileges []string) []Statement {
+	return hostACEStatements("APPEND_HOST_ACE", "appending host ACE", g, privileges)
 }
 
-// RemoveHostACE takes back privileges from g's principal on g's host and ports.
-func RemoveHostACE(g HostGrant, privileges []string) Statement {
-	return hostACEStatement("REMOVE_HOST_ACE", "removing host ACE", g, privileges)
+// RemoveHostACE takes back privileges from g's principal on g's host, in the shapes AppendHostACE grants them.
+func RemoveHostACE(g HostGrant, privileges []string) []Statement {
+	return hostACEStatements("REMOVE_HOST_ACE", "removing host ACE", g, privileges)
+}
+
+// RemoveHostACEs runs RemoveHostACE's statements and returns the privileges removed, those of the statements
+// that succeeded, with the first failure.
+func RemoveHostACEs(ctx context.Context, ex Executor, g HostGrant, privileges []string) ([]string, error) {
+	return execByShape(ctx, ex, g, privileges, RemoveHostACE)
+}
+
+// execByShape runs the statements of build for each shape of privileges in turn and returns the privileges
+// of those that succeeded, in the order of privileges, with the first failure.
+func execByShape(ctx context.Context, ex Executor, g HostGrant, privileges []string,
+	build func(HostGrant, []string) []Statement) ([]string, error) {
+	var done []string
+	var err error
+	for _, group := range byShape(privileges) {
+		for _, s := range build(g, group) {
+			if err = ex.Exec(ctx, s); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+		done = append(done, group...)
+	}
+	return slices.DeleteFunc(slices.Clone(privileges), func(p string) bool { return !slices.Contains(done, p) }),
+		err
 }
 
 // ReadHostACEs returns the ACEs of g's principal on g's host.
@@ -162,7 +228,8 @@ func ReadHostACEs(ctx context.Context, ex Executor, g HostGrant) ([]HostACE, err
 }
 
 // Granted returns those of g's privileges that aces already grant on g's whole port range, in g's order. An
-// ACE without ports covers every port; a DENY grants nothing.
+// ACE without ports covers every port; resolve counts only in an ACE without ports, the only one where it
+// takes effect; a DENY grants nothing.
 func Granted(g HostGrant, aces []HostACE) []string {
 	var out []string
 	for _, p := range g.Privileges {
@@ -171,7 +238,7 @@ func Granted(g HostGrant, aces []HostACE) []string {
 				a.Principal != g.Principal || !strings.EqualFold(a.GrantType, "GRANT") {
 				continue
 			}
-			if !a.portsKnown || a.LowerPort <= g.LowerPort && a.UpperPort >= g.UpperPort {
+			if !a.portsKnown || !portless(p) && a.LowerPort <= g.LowerPort && a.UpperPort >= g.UpperPort {
 				out = append(out, p)
 				break
 			}
@@ -192,7 +259,7 @@ func Missing(g HostGrant, granted []string) []string {
 }
 
 // EnsureHostACE appends an ACE for the privileges of g that are not granted yet and returns them; nothing is
-// appended when all are, so that a second run changes nothing.
+// appended when all are, so that a second run changes nothing. On a failure it returns those it did append.
 func EnsureHostACE(ctx context.Context, ex Executor, g HostGrant) ([]string, error) {
 	aces, err := ReadHostACEs(ctx, ex, g)
 	if err != nil {
@@ -202,8 +269,5 @@ func EnsureHostACE(ctx context.Context, ex Executor, g HostGrant) ([]string, err
 	if len(missing) == 0 {
 		return nil, nil
 	}
-	if err := ex.Exec(ctx, AppendHostACE(g, missing)); err != nil {
-		return nil, err
-	}
-	return missing, nil
+	return execByShape(ctx, ex, g, missing, AppendHostACE)
 }

@@ -1,11 +1,14 @@
 // This file tests host ACEs (field case 7): the exact statements, APPEND only for what is missing, a second run
-// that changes nothing, and the checks on host, ports and principal.
+// that changes nothing, resolve granted, counted and removed only without a port range, and the checks on host,
+// ports and principal.
 package oracle
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -20,7 +23,29 @@ const (
 	appendTwoSQL = "BEGIN DBMS_NETWORK_ACL_ADMIN.APPEND_HOST_ACE(host => :host, lower_port => :lower_port, " +
 		"upper_port => :upper_port, ace => xs$ace_type(privilege_list => xs$name_list(:privilege1, :privilege2), " +
 		"principal_name => :principal, principal_type => xs_acl.ptype_db)); END;"
+	appendOneSQL = "BEGIN DBMS_NETWORK_ACL_ADMIN.APPEND_HOST_ACE(host => :host, lower_port => :lower_port, " +
+		"upper_port => :upper_port, ace => xs$ace_type(privilege_list => xs$name_list(:privilege1), " +
+		"principal_name => :principal, principal_type => xs_acl.ptype_db)); END;"
 )
+
+// expectAppend expects one APPEND_HOST_ACE of privileges for ADMIN on the HSM host, on 443 when ranged and with
+// NULL ports otherwise.
+func expectAppend(mock sqlmock.Sqlmock, ranged bool, privileges ...string) {
+	var lower, upper any
+	if ranged {
+		lower, upper = 443, 443
+	}
+	args := []driver.Value{sql.Named("host", hsmHost), sql.Named("lower_port", lower), sql.Named("upper_port", upper)}
+	for i, p := range privileges {
+		args = append(args, sql.Named(fmt.Sprintf("privilege%d", i+1), p))
+	}
+	args = append(args, sql.Named("principal", "ADMIN"))
+	text := appendOneSQL
+	if len(privileges) == 2 {
+		text = appendTwoSQL
+	}
+	mock.ExpectExec(text).WithArgs(args...).WillReturnResult(sqlmock.NewResult(0, 0))
+}
 
 func aceRows() *sqlmock.Rows {
 	return sqlmock.NewRows([]string{"HOST", "LOWER_PORT", "UPPER_PORT", "PRINCIPAL", "PRIVILEGE", "GRANT_TYPE"})
@@ -42,9 +67,8 @@ func TestFieldCase7AppendsOnlyMissingPrivilegesForTheUpperCasedPrincipal(t *test
 	// Someone granted connect before; it is detected and left out of the append.
 	mock.ExpectQuery(selectACEs).WithArgs(sql.Named("host", hsmHost), sql.Named("principal", "ADMIN")).
 		WillReturnRows(aceRows().AddRow(hsmHost, 443, 443, "ADMIN", "CONNECT", "GRANT"))
-	mock.ExpectExec(appendTwoSQL).WithArgs(sql.Named("host", hsmHost), sql.Named("lower_port", 443),
-		sql.Named("upper_port", 443), sql.Named("privilege1", "resolve"), sql.Named("privilege2", "http"),
-		sql.Named("principal", "ADMIN")).WillReturnResult(sqlmock.NewResult(0, 0))
+	expectAppend(mock, true, "http")
+	expectAppend(mock, false, "resolve")
 
 	appended, err := EnsureHostACE(context.Background(), NewDB(db, "test", nil), g)
 
@@ -58,7 +82,7 @@ func TestFieldCase7SecondRunChangesNothing(t *testing.T) {
 	mock.ExpectQuery(selectACEs).WithArgs(sql.Named("host", hsmHost), sql.Named("principal", "ADMIN")).
 		WillReturnRows(aceRows().
 			AddRow(hsmHost, 443, 443, "ADMIN", "CONNECT", "GRANT").
-			AddRow(hsmHost, 443, 443, "ADMIN", "RESOLVE", "GRANT").
+			AddRow(hsmHost, nil, nil, "ADMIN", "RESOLVE", "GRANT").
 			AddRow(hsmHost, 443, 443, "ADMIN", "HTTP", "GRANT"))
 
 	appended, err := EnsureHostACE(context.Background(), NewDB(db, "test", nil), hsmGrant())
@@ -66,6 +90,23 @@ func TestFieldCase7SecondRunChangesNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, appended)
 	assert.NoError(t, mock.ExpectationsWereMet(), "a statement other than the read was issued")
+}
+
+func TestResolveOnAPortRangeIsNotCountedAndIsAppendedWithoutPorts(t *testing.T) {
+	db, mock := newMock(t)
+	// As the earlier code appended it: resolve on 443, where Oracle ignores it.
+	mock.ExpectQuery(selectACEs).WithArgs(sql.Named("host", hsmHost), sql.Named("principal", "ADMIN")).
+		WillReturnRows(aceRows().
+			AddRow(hsmHost, 443, 443, "ADMIN", "CONNECT", "GRANT").
+			AddRow(hsmHost, 443, 443, "ADMIN", "RESOLVE", "GRANT").
+			AddRow(hsmHost, 443, 443, "ADMIN", "HTTP", "GRANT"))
+	expectAppend(mock, false, "resolve")
+
+	appended, err := EnsureHostACE(context.Background(), NewDB(db, "test", nil), hsmGrant())
+
+	require.NoError(t, err)
+	assert.Equal(t, []string{"resolve"}, appended)
+	assert.NoError(t, mock.ExpectationsWereMet())
 }
 
 func TestFieldCase7IPAddressIsRefused(t *testing.T) {
@@ -129,6 +170,10 @@ func TestGrantedCountsOnlyCoveringGrants(t *testing.T) {
 			Principal: "ADMIN", Privilege: "CONNECT", GrantType: "GRANT"}}, nil},
 		{"deny", []HostACE{{Host: hsmHost, LowerPort: 443, UpperPort: 443, portsKnown: true, Principal: "ADMIN",
 			Privilege: "CONNECT", GrantType: "DENY"}}, nil},
+		{"resolve-on-ports", []HostACE{{Host: hsmHost, LowerPort: 1, UpperPort: 65535, portsKnown: true,
+			Principal: "ADMIN", Privilege: "RESOLVE", GrantType: "GRANT"}}, nil},
+		{"resolve-without-ports", []HostACE{{Host: hsmHost, Principal: "ADMIN", Privilege: "RESOLVE",
+			GrantType: "GRANT"}}, []string{"resolve"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, Granted(g, tc.aces))
@@ -148,15 +193,24 @@ func TestNullPortsReadAsEveryPort(t *testing.T) {
 	assert.NoError(t, mock.ExpectationsWereMet())
 }
 
-func TestRemoveHostACEStatement(t *testing.T) {
-	s := RemoveHostACE(hsmGrant(), []string{"http"})
-	assert.Equal(t, "BEGIN DBMS_NETWORK_ACL_ADMIN.REMOVE_HOST_ACE(host => :host, lower_port => :lower_port, "+
-		"upper_port => :upper_port, ace => xs$ace_type(privilege_list => xs$name_list(:privilege1), "+
-		"principal_name => :principal, principal_type => xs_acl.ptype_db), remove_empty_acl => FALSE); END;", s.SQL)
+func TestRemoveHostACEStatementsRemoveTheShapesAppended(t *testing.T) {
+	got := RemoveHostACE(hsmGrant(), []string{"resolve", "http"})
+	require.Len(t, got, 2)
+	const removeOne = "BEGIN DBMS_NETWORK_ACL_ADMIN.REMOVE_HOST_ACE(host => :host, lower_port => :lower_port, " +
+		"upper_port => :upper_port, ace => xs$ace_type(privilege_list => xs$name_list(:privilege1), " +
+		"principal_name => :principal, principal_type => xs_acl.ptype_db), remove_empty_acl => FALSE); END;"
+	assert.Equal(t, removeOne, got[0].SQL)
 	assert.Equal(t, []sql.NamedArg{sql.Named("host", hsmHost), sql.Named("lower_port", 443),
-		sql.Named("upper_port", 443), sql.Named("privilege1", "http"), sql.Named("principal", "ADMIN")}, s.Binds)
-	assert.NotContains(t, s.SQL, "DROP")
-	assert.NotContains(t, s.SQL, "CREATE_ACL")
+		sql.Named("upper_port", 443), sql.Named("privilege1", "http"), sql.Named("principal", "ADMIN")}, got[0].Binds)
+	assert.Equal(t, removeOne, got[1].SQL)
+	assert.Equal(t, []sql.NamedArg{sql.Named("host", hsmHost), sql.Named("lower_port", nil),
+		sql.Named("upper_port", nil), sql.Named("privilege1", "resolve"), sql.Named("principal", "ADMIN")},
+		got[1].Binds)
+	assert.Contains(t, got[1].Label, "(no port range)")
+	for _, s := range got {
+		assert.NotContains(t, s.SQL, "DROP")
+		assert.NotContains(t, s.SQL, "CREATE_ACL")
+	}
 }
 
 func TestStatementErrorsAreExplained(t *testing.T) {
@@ -177,7 +231,7 @@ func TestStatementErrorsAreExplained(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, mock := newMock(t)
-			s := AppendHostACE(hsmGrant(), []string{"http"})
+			s := AppendHostACE(hsmGrant(), []string{"http"})[0]
 			mock.ExpectExec(s.SQL).WillReturnError(errors.New(tc.err))
 
 			err := NewDB(db, "database adbhsmdemo_high as ADMIN", nil).Exec(context.Background(), s)

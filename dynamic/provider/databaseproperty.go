@@ -1,6 +1,7 @@
 // This file holds DatabaseProperty: ROUTE_OUTBOUND_CONNECTIONS, set with ALTER DATABASE PROPERTY, read back from
 // DATABASE_PROPERTIES, restored to the value found before on delete, and optionally followed by a restart of
-// the database through OCI when the value really changed.
+// the database through OCI when the value really changed. A failure after the ALTER returns partial state
+// with the true value found before and a pending restart, which the next update carries out.
 package provider
 
 import (
@@ -49,6 +50,8 @@ type DatabasePropertyState struct {
 	DatabasePropertyArgs
 	// PreviousValue is the value found before the first change, restored on delete.
 	PreviousValue string `pulumi:"previousValue"`
+	// RestartPending says the value changed but the restart restartOnChange asks for has not happened yet.
+	RestartPending bool `pulumi:"restartPending"`
 }
 
 // Annotate sets the token the program registers.
@@ -70,6 +73,8 @@ func (a *DatabasePropertyArgs) Annotate(an infer.Annotator) {
 // Annotate documents the outputs.
 func (s *DatabasePropertyState) Annotate(an infer.Annotator) {
 	an.Describe(&s.PreviousValue, "Value found before the first change; delete restores it.")
+	an.Describe(&s.RestartPending, "Whether the value changed but the database has not been restarted yet; the "+
+		"next update restarts it.")
 }
 
 // Check validates the property and value against the allow-list (the ALTER cannot bind them) and that a restart
@@ -103,7 +108,8 @@ func (r *DatabaseProperty) Check(ctx context.Context, req infer.CheckRequest) (
 }
 
 // Create sets the property unless it already has the value, remembers the value found before, and restarts
-// the database when asked and the value really changed. Nothing connects on preview.
+// the database when asked and the value really changed. Nothing connects on preview. A failure after the ALTER
+// is a partial create, so that the next run knows the true previous value and finishes the restart.
 func (r *DatabaseProperty) Create(ctx context.Context, req infer.CreateRequest[DatabasePropertyArgs]) (
 	infer.CreateResponse[DatabasePropertyState], error) {
 	in := req.Inputs
@@ -113,40 +119,71 @@ func (r *DatabaseProperty) Create(ctx context.Context, req infer.CreateRequest[D
 		return resp, nil
 	}
 
-	before, err := r.apply(ctx, in)
-	resp.Output.PreviousValue = before
+	out, err := r.apply(ctx, in, false)
+	resp.Output.PreviousValue = out.before
+	resp.Output.RestartPending = out.restartPending
+	if err != nil && out.changed {
+		resp.Output.Value = out.current(in)
+		return resp, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+	}
 	return resp, err
 }
 
-// apply sets the value, restarts when asked and it changed, and returns the value found before.
-func (r *DatabaseProperty) apply(ctx context.Context, in DatabasePropertyArgs) (string, error) {
+// propertyChange is what apply did.
+type propertyChange struct {
+	// before is the value found before the ALTER; changed says the ALTER ran.
+	before  string
+	changed bool
+	// verified says the value was read back as set.
+	verified bool
+	// restartPending says a restart is asked for and has not happened.
+	restartPending bool
+}
+
+// current is the value to record for inputs in: the value set when it was read back, otherwise the value
+// found before, so that the next run reads the database again.
+func (c propertyChange) current(in DatabasePropertyArgs) string {
+	if c.verified {
+		return in.Value
+	}
+	return c.before
+}
+
+// apply sets the value unless the database has it, and restarts the database when restartOnChange asks and the
+// value changed now or pending says an earlier change still waits for its restart.
+func (r *DatabaseProperty) apply(ctx context.Context, in DatabasePropertyArgs, pending bool) (propertyChange,
+	error) {
+	out := propertyChange{restartPending: pending && in.RestartOnChange}
 	db, done, err := r.env.database(ctx, in.OracleConnection)
 	if err != nil {
-		return "", err
+		return out, err
 	}
 	defer done()
-	before, changed, err := oracle.EnsureProperty(ctx, db, in.Name, in.Value)
+	out.before, out.changed, err = oracle.EnsureProperty(ctx, db, in.Name, in.Value)
+	out.restartPending = out.restartPending || out.changed && in.RestartOnChange
 	if err != nil {
-		return before, err
+		return out, err
 	}
+	out.verified = true
 	log := p.GetLogger(ctx)
-	if !changed {
+	if out.changed {
+		log.Infof("%s changed from %q to %q on %s", in.Name, out.before, in.Value, db.Where)
+	} else {
 		log.Infof("%s is already %q on %s: nothing changed", in.Name, in.Value, db.Where)
-		return before, nil
 	}
-	log.Infof("%s changed from %q to %q on %s", in.Name, before, in.Value, db.Where)
-	if !in.RestartOnChange {
-		return before, nil
+	if !out.restartPending {
+		return out, nil
 	}
 	restarter, err := r.env.restarter()
 	if err != nil {
-		return before, err
+		return out, err
 	}
 	log.InfoStatusf("restarting database %s so that %s takes effect", in.DatabaseOcid, in.Name)
 	if err := restarter.Restart(ctx, in.DatabaseOcid); err != nil {
-		return before, fmt.Errorf("restarting database %s after changing %s: %w", in.DatabaseOcid, in.Name, err)
+		return out, fmt.Errorf("restarting database %s after changing %s: %w", in.DatabaseOcid, in.Name, err)
 	}
-	return before, nil
+	out.restartPending = false
+	return out, nil
 }
 
 // Read reports the value the database has now, so that a change made outside Pulumi shows as drift.
@@ -185,21 +222,39 @@ func (r *DatabaseProperty) Diff(_ context.Context,
 	if old.DatabaseOcid != in.DatabaseOcid {
 		diff["databaseOcid"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
 	}
+	if old.RestartPending && in.RestartOnChange {
+		diff["restartPending"] = p.PropertyDiff{Kind: p.Update}
+	}
 	connectionDiff(diff, old.OracleConnection, in.OracleConnection)
 	return p.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff}, nil
 }
 
-// Update sets a new value (or the same value again after drift) and restarts when asked and it really changed;
-// the value found before the first change stays the one delete restores.
+// Update sets a new value (or the same value again after drift) and restarts when asked and it really changed,
+// or when an earlier restart is pending; the value found before the first change stays the one delete
+// restores. Another connect string or wallet may name another database (a replaced one): it is read, set when
+// its value differs, and then its own value before is the one to restore. Another user or password runs
+// nothing.
 func (r *DatabaseProperty) Update(ctx context.Context,
 	req infer.UpdateRequest[DatabasePropertyArgs, DatabasePropertyState]) (
 	infer.UpdateResponse[DatabasePropertyState], error) {
+	old, in := req.State, req.Inputs
 	resp := infer.UpdateResponse[DatabasePropertyState]{Output: DatabasePropertyState{
-		DatabasePropertyArgs: req.Inputs, PreviousValue: req.State.PreviousValue}}
-	if req.DryRun || strings.EqualFold(req.State.Value, req.Inputs.Value) {
+		DatabasePropertyArgs: in, PreviousValue: old.PreviousValue,
+		RestartPending: old.RestartPending && in.RestartOnChange}}
+	moved := anotherDatabase(old.OracleConnection, in.OracleConnection)
+	if req.DryRun || strings.EqualFold(old.Value, in.Value) && !resp.Output.RestartPending && !moved {
 		return resp, nil
 	}
-	_, err := r.apply(ctx, req.Inputs)
+
+	out, err := r.apply(ctx, in, resp.Output.RestartPending)
+	if moved && out.changed {
+		resp.Output.PreviousValue = out.before
+	}
+	resp.Output.RestartPending = out.restartPending
+	if err != nil && (out.changed || out.restartPending) {
+		resp.Output.Value = out.current(in)
+		return resp, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+	}
 	return resp, err
 }
 

@@ -1,10 +1,12 @@
 // This file tests DatabaseProperty through the in-process provider server against sqlmock: the allow-list, the
-// restart only when the value really changed and only when asked, drift, and restoring on delete.
+// restart only when the value really changed and only when asked, drift, restoring on delete, partial state
+// after a failure that follows the ALTER, and reconciling another database behind a new connect string.
 package provider
 
 import (
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -110,10 +112,11 @@ func TestDatabasePropertyRestartWithoutOCICredentialsFailsClearly(t *testing.T) 
 	setRouting(mock, "ENFORCE_PRIVATE_ENDPOINT")
 	routing(mock, "ENFORCE_PRIVATE_ENDPOINT")
 
-	_, err := env.create(odaa.DatabasePropertyType, routingInputs("ENFORCE_PRIVATE_ENDPOINT", true), false)
+	resp, err := env.create(odaa.DatabasePropertyType, routingInputs("ENFORCE_PRIVATE_ENDPOINT", true), false)
 
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "restarting the database after the property change: finding OCI credentials")
+	assert.Contains(t, partialReasons(t, resp.PartialState),
+		"restarting the database after the property change: finding OCI credentials")
 	db.verify()
 }
 
@@ -125,11 +128,165 @@ func TestDatabasePropertyRestartFailureIsNamed(t *testing.T) {
 	setRouting(mock, "PRIVATE_ENDPOINT")
 	routing(mock, "PRIVATE_ENDPOINT")
 
-	_, err := env.create(odaa.DatabasePropertyType, routingInputs("PRIVATE_ENDPOINT", true), false)
+	resp, err := env.create(odaa.DatabasePropertyType, routingInputs("PRIVATE_ENDPOINT", true), false)
 
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "restarting database "+testDatabaseOcid+" after changing "+
-		"ROUTE_OUTBOUND_CONNECTIONS")
+	assert.Contains(t, partialReasons(t, resp.PartialState), "restarting database "+testDatabaseOcid+
+		" after changing ROUTE_OUTBOUND_CONNECTIONS")
+	db.verify()
+}
+
+// partialReasons returns the reasons of a partial create or update, failing the test when there is none.
+func partialReasons(t *testing.T, partial *p.InitializationFailed) string {
+	t.Helper()
+	require.NotNil(t, partial, "no partial state: the engine would record nothing of what was changed")
+	return strings.Join(partial.Reasons, "\n")
+}
+
+func TestDatabasePropertyFailedRestartLeavesPartialStateAndTheNextUpdateRestarts(t *testing.T) {
+	restarter := &recordingRestarter{err: errors.New("database did not become AVAILABLE")}
+	env, db := newSQLEnv(t, restarter)
+	create := db.expect()
+	routing(create, "")
+	setRouting(create, "PRIVATE_ENDPOINT")
+	routing(create, "PRIVATE_ENDPOINT")
+	in := routingInputs("PRIVATE_ENDPOINT", true)
+
+	resp, err := env.create(odaa.DatabasePropertyType, in, false)
+
+	require.Error(t, err)
+	partialReasons(t, resp.PartialState)
+	assert.Equal(t, "", resp.Properties.Get("previousValue").AsString())
+	assert.True(t, resp.Properties.Get("restartPending").AsBool())
+
+	// The retry: the value is in place, so no ALTER, but the restart is still owed.
+	restarter.mu.Lock()
+	restarter.err = nil
+	restarter.mu.Unlock()
+	diff, err := env.diff(odaa.DatabasePropertyType, resp.ID, resp.Properties, in, in)
+	require.NoError(t, err)
+	assert.True(t, diff.HasChanges, "a pending restart plans nothing")
+	retry := db.expect()
+	routing(retry, "PRIVATE_ENDPOINT")
+	up, err := env.update(odaa.DatabasePropertyType, resp.ID, resp.Properties, in, in, false)
+	require.NoError(t, err)
+	assert.Len(t, restarter.Restarts(), 2)
+	assert.False(t, up.Properties.Get("restartPending").AsBool())
+	assert.Equal(t, "", up.Properties.Get("previousValue").AsString(), "the retry lost the value to restore")
+
+	del := db.expect()
+	routing(del, "PRIVATE_ENDPOINT")
+	setRouting(del, "")
+	require.NoError(t, env.delete(odaa.DatabasePropertyType, resp.ID, up.Properties))
+	db.verify()
+}
+
+func TestDatabasePropertyFailedReadBackKeepsTheTrueValueBefore(t *testing.T) {
+	env, db := newSQLEnv(t, &recordingRestarter{})
+	create := db.expect()
+	routing(create, "")
+	setRouting(create, "PRIVATE_ENDPOINT")
+	create.ExpectQuery(selectProperty).WithArgs(sql.Named("name", "ROUTE_OUTBOUND_CONNECTIONS")).
+		WillReturnError(errors.New("ORA-03113: end-of-file on communication channel"))
+	in := routingInputs("PRIVATE_ENDPOINT", false)
+
+	resp, err := env.create(odaa.DatabasePropertyType, in, false)
+
+	require.Error(t, err)
+	assert.Contains(t, partialReasons(t, resp.PartialState), "ORA-03113")
+	assert.Equal(t, "", resp.Properties.Get("previousValue").AsString())
+	diff, err := env.diff(odaa.DatabasePropertyType, resp.ID, resp.Properties, in, in)
+	require.NoError(t, err)
+	assert.Equal(t, p.Update, diff.DetailedDiff["value"].Kind, "the unconfirmed value is not read again")
+
+	retry := db.expect()
+	routing(retry, "PRIVATE_ENDPOINT")
+	up, err := env.update(odaa.DatabasePropertyType, resp.ID, resp.Properties, in, in, false)
+	require.NoError(t, err)
+	assert.Equal(t, "", up.Properties.Get("previousValue").AsString())
+	assert.Equal(t, "PRIVATE_ENDPOINT", up.Properties.Get("value").AsString())
+	db.verify()
+}
+
+func TestDatabasePropertyFailedRestartOnUpdateIsRetried(t *testing.T) {
+	restarter := &recordingRestarter{}
+	env, db := newSQLEnv(t, restarter)
+	create := db.expect()
+	routing(create, "")
+	setRouting(create, "PRIVATE_ENDPOINT")
+	routing(create, "PRIVATE_ENDPOINT")
+	in := routingInputs("PRIVATE_ENDPOINT", true)
+	resp := env.mustCreate(odaa.DatabasePropertyType, in)
+
+	restarter.mu.Lock()
+	restarter.err = errors.New("database did not become AVAILABLE")
+	restarter.mu.Unlock()
+	news := routingInputs("ENFORCE_PRIVATE_ENDPOINT", true)
+	upd := db.expect()
+	routing(upd, "PRIVATE_ENDPOINT")
+	setRouting(upd, "ENFORCE_PRIVATE_ENDPOINT")
+	routing(upd, "ENFORCE_PRIVATE_ENDPOINT")
+	up, err := env.update(odaa.DatabasePropertyType, resp.ID, resp.Properties, in, news, false)
+	require.Error(t, err)
+	partialReasons(t, up.PartialState)
+	assert.True(t, up.Properties.Get("restartPending").AsBool())
+	assert.Equal(t, "", up.Properties.Get("previousValue").AsString())
+
+	restarter.mu.Lock()
+	restarter.err = nil
+	restarter.mu.Unlock()
+	retry := db.expect()
+	routing(retry, "ENFORCE_PRIVATE_ENDPOINT")
+	again, err := env.update(odaa.DatabasePropertyType, resp.ID, up.Properties, news, news, false)
+	require.NoError(t, err)
+	assert.False(t, again.Properties.Get("restartPending").AsBool())
+	assert.Len(t, restarter.Restarts(), 3)
+	db.verify()
+}
+
+func TestDatabasePropertyNewDatabaseIsReconciled(t *testing.T) {
+	restarter := &recordingRestarter{}
+	env, db := newSQLEnv(t, restarter)
+	create := db.expect()
+	routing(create, "")
+	setRouting(create, "PRIVATE_ENDPOINT")
+	routing(create, "PRIVATE_ENDPOINT")
+	in := routingInputs("PRIVATE_ENDPOINT", true)
+	resp := env.mustCreate(odaa.DatabasePropertyType, in)
+
+	t.Run("password-only-runs-nothing", func(t *testing.T) {
+		news := in.Set("password", property.New("Rotated-Pass-2026").WithSecret(true))
+		opened := db.opened()
+		_, err := env.update(odaa.DatabasePropertyType, resp.ID, resp.Properties, in, news, false)
+		require.NoError(t, err)
+		assert.Equal(t, opened, db.opened(), "a password change connected")
+	})
+
+	t.Run("new-connect-string-sets-and-restarts", func(t *testing.T) {
+		news := in.Set("connectString", property.New(strings.Replace(testDescriptor, "adbhsmdemo", "adbhsmnew", 1)))
+		diff, err := env.diff(odaa.DatabasePropertyType, resp.ID, resp.Properties, in, news)
+		require.NoError(t, err)
+		assert.Equal(t, p.Update, diff.DetailedDiff["connectString"].Kind)
+		// The new database enforced private endpoints: that is what delete restores there.
+		fresh := db.expect()
+		routing(fresh, "ENFORCE_PRIVATE_ENDPOINT")
+		setRouting(fresh, "PRIVATE_ENDPOINT")
+		routing(fresh, "PRIVATE_ENDPOINT")
+		up, err := env.update(odaa.DatabasePropertyType, resp.ID, resp.Properties, in, news, false)
+		require.NoError(t, err)
+		assert.Equal(t, "ENFORCE_PRIVATE_ENDPOINT", up.Properties.Get("previousValue").AsString())
+		assert.Len(t, restarter.Restarts(), 2)
+	})
+
+	t.Run("new-connect-string-to-a-database-that-has-the-value-sets-nothing", func(t *testing.T) {
+		news := in.Set("connectString", property.New(strings.Replace(testDescriptor, "_high", "_low", 1)))
+		same := db.expect()
+		routing(same, "PRIVATE_ENDPOINT")
+		up, err := env.update(odaa.DatabasePropertyType, resp.ID, resp.Properties, in, news, false)
+		require.NoError(t, err)
+		assert.Equal(t, "", up.Properties.Get("previousValue").AsString())
+		assert.Len(t, restarter.Restarts(), 2)
+	})
 	db.verify()
 }
 

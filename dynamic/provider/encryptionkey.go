@@ -1,7 +1,7 @@
 // This file holds EncryptionKey: an Autonomous Database's TDE master key switched to a key in an Azure Managed
 // HSM (or Key Vault) through OCI's UpdateAutonomousDatabase, switched again in place when the key changes, and
-// returned to Oracle-managed keys on delete unless told otherwise. OCI allows few switches a day, so nothing is
-// switched unless the key really changes.
+// returned to Oracle-managed keys on delete when this resource made a switch, unless told otherwise. OCI allows
+// few switches a day, so nothing is switched unless the key really changes.
 package provider
 
 import (
@@ -35,6 +35,9 @@ type EncryptionKeyState struct {
 	EncryptionKeyArgs
 	KeyProvider    string `pulumi:"keyProvider"`
 	LifecycleState string `pulumi:"lifecycleState"`
+	// Switched says this resource switched the database's key; only then does delete revert it. A database
+	// found already using the key is adopted with Switched false.
+	Switched bool `pulumi:"switched"`
 }
 
 // Annotate sets the token the program registers.
@@ -58,6 +61,8 @@ func (a *EncryptionKeyArgs) Annotate(an infer.Annotator) {
 func (s *EncryptionKeyState) Annotate(an infer.Annotator) {
 	an.Describe(&s.KeyProvider, "Key provider the database reports: AZURE after the switch.")
 	an.Describe(&s.LifecycleState, "Lifecycle state of the database after the switch: AVAILABLE.")
+	an.Describe(&s.Switched, "Whether this resource switched the key (false when it found the key in place); "+
+		"delete reverts only a switch it made.")
 }
 
 var (
@@ -147,13 +152,15 @@ func (r *EncryptionKey) Update(ctx context.Context,
 	in := req.Inputs
 	if req.DryRun {
 		return infer.UpdateResponse[EncryptionKeyState]{Output: EncryptionKeyState{EncryptionKeyArgs: in,
-			KeyProvider: ocidb.ProviderAzure, LifecycleState: ocidb.StateAvailable}}, nil
+			KeyProvider: ocidb.ProviderAzure, LifecycleState: ocidb.StateAvailable, Switched: req.State.Switched}}, nil
 	}
 	if sameKey(in, req.State) && req.State.LifecycleState == ocidb.StateAvailable {
 		return infer.UpdateResponse[EncryptionKeyState]{Output: EncryptionKeyState{EncryptionKeyArgs: in,
-			KeyProvider: req.State.KeyProvider, LifecycleState: req.State.LifecycleState}}, nil
+			KeyProvider: req.State.KeyProvider, LifecycleState: req.State.LifecycleState,
+			Switched: req.State.Switched}}, nil
 	}
 	state, err := r.apply(ctx, in)
+	state.Switched = state.Switched || req.State.Switched
 	return infer.UpdateResponse[EncryptionKeyState]{Output: state}, err
 }
 
@@ -202,6 +209,7 @@ func (r *EncryptionKey) Read(ctx context.Context, req infer.ReadRequest[Encrypti
 		return resp, err
 	}
 	resp.State = stateOf(req.State.EncryptionKeyArgs, db)
+	resp.State.Switched = req.State.Switched
 	if resp.State.DatabaseOcid == "" {
 		// An import: the inputs come from what the database reports.
 		resp.State.DatabaseOcid = ocid
@@ -210,8 +218,9 @@ func (r *EncryptionKey) Read(ctx context.Context, req infer.ReadRequest[Encrypti
 	return resp, nil
 }
 
-// Delete returns the database to Oracle-managed keys, unless revertOnDelete is false or the database no longer
-// uses this resource's key; both leave the key as it is, with a warning. A database that is gone needs nothing.
+// Delete returns the database to Oracle-managed keys when this resource switched it, revertOnDelete is true and
+// the database still uses this resource's key; otherwise the key stays as it is, with a warning. A database
+// that is gone needs nothing.
 func (r *EncryptionKey) Delete(ctx context.Context, req infer.DeleteRequest[EncryptionKeyState]) (
 	infer.DeleteResponse, error) {
 	st := req.State
@@ -221,6 +230,11 @@ func (r *EncryptionKey) Delete(ctx context.Context, req infer.DeleteRequest[Encr
 		log.Warningf("database %s keeps its TDE master key %s in %s (revertOnDelete is false): keep the key, its "+
 			"HSM and the database's access to them, or the database becomes inaccessible", st.DatabaseOcid,
 			st.KeyName, st.VaultURI)
+		return infer.DeleteResponse{}, nil
+	}
+	if !st.Switched {
+		log.Warningf("database %s keeps its TDE master key %s in %s: it was in place before this resource, "+
+			"which switched nothing and so reverts nothing", st.DatabaseOcid, st.KeyName, st.VaultURI)
 		return infer.DeleteResponse{}, nil
 	}
 	c, err := r.env.databases()
@@ -246,10 +260,17 @@ func (r *EncryptionKey) Delete(ctx context.Context, req infer.DeleteRequest[Encr
 	return infer.DeleteResponse{}, nil
 }
 
-// apply switches the database to the inputs' key and returns the state the database reports afterwards.
+// apply switches the database to the inputs' key and returns the state the database reports afterwards, with
+// Switched set when the database used another key before. SetAzureKey is called even for a database that
+// already uses the key: it waits out a change in progress and sends no switch then.
 func (r *EncryptionKey) apply(ctx context.Context, in EncryptionKeyArgs) (EncryptionKeyState, error) {
 	state := EncryptionKeyState{EncryptionKeyArgs: in}
 	c, err := r.env.databases()
+	if err != nil {
+		return state, err
+	}
+	want := ocidb.Key{Provider: ocidb.ProviderAzure, VaultURI: in.VaultURI, KeyName: in.KeyName}
+	before, err := c.Get(ctx, in.DatabaseOcid)
 	if err != nil {
 		return state, err
 	}
@@ -257,7 +278,13 @@ func (r *EncryptionKey) apply(ctx context.Context, in EncryptionKeyArgs) (Encryp
 	if err != nil {
 		return state, err
 	}
-	return stateOf(in, db), nil
+	state = stateOf(in, db)
+	state.Switched = !before.Key.Same(want)
+	if !state.Switched {
+		p.GetLogger(ctx).Warningf("database %s already used %s: adopted without a switch, so delete will not "+
+			"revert it", in.DatabaseOcid, want)
+	}
+	return state, nil
 }
 
 // stateOf is the state that the database db reports, for inputs in: the key fields are what the database

@@ -253,6 +253,84 @@ func TestEncryptionKeyDeleteLeavesAnotherKeyAlone(t *testing.T) {
 	}
 }
 
+// inPlace is a fake whose database already uses the test's key, as after a switch made by hand or by an
+// earlier stack.
+func inPlace(t *testing.T) (*testEnv, *fakeoci.Server) {
+	return newOCIEnv(t, fakeoci.WithDatabase(fakeoci.Database{ID: ekDB,
+		Key: fakeoci.Key{Provider: "AZURE", VaultURI: ekVault, KeyName: ekKey}}))
+}
+
+func TestEncryptionKeyCreateOnADatabaseAlreadyUsingTheKeySendsNoSwitch(t *testing.T) {
+	env, fake := inPlace(t)
+
+	// Twice: a create, and a create again as a rerun after a failed update of the stack sends it.
+	for run := 1; run <= 2; run++ {
+		resp := env.mustCreate(ekType, ekInputs(ekVault, ekKey))
+		if resp.Properties.Get("switched").AsBool() {
+			t.Errorf("run %d: switched = true for a key found in place", run)
+		}
+		if got := resp.Properties.Get("keyProvider").AsString(); got != "AZURE" {
+			t.Errorf("run %d: keyProvider = %q", run, got)
+		}
+	}
+	if n := fake.Requests(fakeoci.OpUpdateAutonomousDatabase); n != 0 {
+		t.Errorf("%d UpdateAutonomousDatabase calls on a database already using the key, want none", n)
+	}
+	if fake.KeySwitches(ekDB) != 0 {
+		t.Errorf("%d key switches", fake.KeySwitches(ekDB))
+	}
+}
+
+func TestEncryptionKeyDeleteLeavesAKeyItFoundInPlace(t *testing.T) {
+	env, fake := inPlace(t)
+	resp := env.mustCreate(ekType, ekInputs(ekVault, ekKey))
+
+	if err := env.delete(ekType, resp.ID, resp.Properties); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := fake.Database(ekDB); d.Key.KeyName != ekKey {
+		t.Errorf("delete reverted a key this resource did not switch: %+v", d.Key)
+	}
+	if n := fake.Changes(); n != 0 {
+		t.Errorf("%d changing requests, want none", n)
+	}
+	if !raWarned(env, "switched nothing and so reverts nothing") {
+		t.Errorf("no warning that the key stays:\n%s", env.logs.All())
+	}
+}
+
+func TestEncryptionKeyUpdateThatSwitchesMakesDeleteRevert(t *testing.T) {
+	env, fake := inPlace(t)
+	in := ekInputs(ekVault, ekKey)
+	resp := env.mustCreate(ekType, in)
+	next := ekInputs(ekVault, "rotated-key")
+	checked, err := env.check(ekType, in, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	up, err := env.update(ekType, resp.ID, resp.Properties, in, checked.Inputs, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !up.Properties.Get("switched").AsBool() {
+		t.Fatal("switched = false after an update that switched the key")
+	}
+	read, err := env.read(ekType, resp.ID, up.Properties, checked.Inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !read.Properties.Get("switched").AsBool() {
+		t.Fatal("a refresh forgot that this resource switched the key")
+	}
+	if err := env.delete(ekType, resp.ID, read.Properties); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := fake.Database(ekDB); d.Key.Provider != "ORACLE_MANAGED" {
+		t.Errorf("after delete the database uses %+v", d.Key)
+	}
+}
+
 func TestEncryptionKeyPreviewMakesNoRequest(t *testing.T) {
 	env, fake := newOCIEnv(t)
 	in := ekInputs(ekVault, ekKey)

@@ -200,7 +200,9 @@ func (r *NetworkACL) Diff(_ context.Context, req infer.DiffRequest[NetworkACLArg
 }
 
 // Update appends the privileges now missing, and removes those no longer requested that this resource had
-// appended.
+// appended. Another connect string or wallet may name another database (a replaced one), so it is read and
+// given what it lacks even when the privileges did not change; what this resource appended before stays
+// recorded, as the same database reached another way still has it. Another user or password runs nothing.
 func (r *NetworkACL) Update(ctx context.Context, req infer.UpdateRequest[NetworkACLArgs, NetworkACLState]) (
 	infer.UpdateResponse[NetworkACLState], error) {
 	old, g := req.State, req.Inputs.grant()
@@ -208,7 +210,8 @@ func (r *NetworkACL) Update(ctx context.Context, req infer.UpdateRequest[Network
 		Appended: old.Appended}}
 	// The state's privileges are those the database granted at the last read: equal to the inputs, only the
 	// connection changed.
-	if req.DryRun || sameSet(old.Privileges, g.Privileges) {
+	if req.DryRun || sameSet(old.Privileges, g.Privileges) &&
+		!anotherDatabase(old.OracleConnection, req.Inputs.OracleConnection) {
 		return resp, nil
 	}
 
@@ -223,21 +226,21 @@ func (r *NetworkACL) Update(ctx context.Context, req infer.UpdateRequest[Network
 			dropped = append(dropped, priv)
 		}
 	}
-	if len(dropped) > 0 {
-		if err := db.Exec(ctx, oracle.RemoveHostACE(g, dropped)); err != nil {
-			return resp, err
-		}
-	}
-	kept := slices.DeleteFunc(slices.Clone(old.Appended), func(s string) bool { return slices.Contains(dropped, s) })
-	appended, err := oracle.EnsureHostACE(ctx, db, g)
+	removed, err := oracle.RemoveHostACEs(ctx, db, g, dropped)
+	kept := slices.DeleteFunc(slices.Clone(old.Appended), func(s string) bool { return slices.Contains(removed, s) })
 	if err != nil {
 		resp.Output.Appended = kept
 		return resp, err
 	}
+	appended, err := oracle.EnsureHostACE(ctx, db, g)
 	for _, priv := range appended {
 		if !slices.Contains(kept, priv) {
 			kept = append(kept, priv)
 		}
+	}
+	if err != nil {
+		resp.Output.Appended = kept
+		return resp, err
 	}
 	if kept == nil {
 		kept = []string{}
@@ -274,7 +277,7 @@ func (r *NetworkACL) Delete(ctx context.Context, req infer.DeleteRequest[Network
 			strings.Join(st.Appended, ", "))
 		return infer.DeleteResponse{}, nil
 	}
-	if err := db.Exec(ctx, oracle.RemoveHostACE(g, present)); err != nil {
+	if _, err := oracle.RemoveHostACEs(ctx, db, g, present); err != nil {
 		return infer.DeleteResponse{}, err
 	}
 	log.Infof("%s: removed %s", g, strings.Join(present, ", "))

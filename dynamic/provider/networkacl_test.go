@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -34,10 +35,14 @@ func aclInputs(principal string, privileges ...string) property.Map {
 }
 
 // hostACEs answers the read of DBA_HOST_ACES with ADMIN holding privileges (upper-case, as Oracle stores them)
-// on the HSM's port 443.
+// on the HSM's port 443, and RESOLVE without ports, as Oracle needs it.
 func hostACEs(mock sqlmock.Sqlmock, privileges ...string) {
 	rows := sqlmock.NewRows([]string{"HOST", "LOWER_PORT", "UPPER_PORT", "PRINCIPAL", "PRIVILEGE", "GRANT_TYPE"})
 	for _, priv := range privileges {
+		if priv == "RESOLVE" {
+			rows.AddRow(aclHost, nil, nil, "ADMIN", priv, "GRANT")
+			continue
+		}
 		rows.AddRow(aclHost, 443, 443, "ADMIN", priv, "GRANT")
 	}
 	mock.ExpectQuery(selectHostACEs).WithArgs(sql.Named("host", aclHost), sql.Named("principal", "ADMIN")).
@@ -46,8 +51,18 @@ func hostACEs(mock sqlmock.Sqlmock, privileges ...string) {
 
 // hostACEChange expects APPEND_HOST_ACE or REMOVE_HOST_ACE of ADMIN on the HSM's port 443 for privileges.
 func hostACEChange(mock sqlmock.Sqlmock, procedure string, privileges ...string) {
+	hostACEChangeOn(mock, procedure, 443, privileges...)
+}
+
+// resolveChange expects APPEND_HOST_ACE or REMOVE_HOST_ACE of resolve for ADMIN on the HSM without ports.
+func resolveChange(mock sqlmock.Sqlmock, procedure string) {
+	hostACEChangeOn(mock, procedure, nil, "resolve")
+}
+
+// hostACEChangeOn expects APPEND_HOST_ACE or REMOVE_HOST_ACE of ADMIN on the HSM with port as both bounds.
+func hostACEChangeOn(mock sqlmock.Sqlmock, procedure string, port any, privileges ...string) {
 	names := ""
-	args := []driver.Value{sql.Named("host", aclHost), sql.Named("lower_port", 443), sql.Named("upper_port", 443)}
+	args := []driver.Value{sql.Named("host", aclHost), sql.Named("lower_port", port), sql.Named("upper_port", port)}
 	for i, priv := range privileges {
 		if i > 0 {
 			names += ", "
@@ -72,7 +87,8 @@ func TestFieldCase7NetworkAclAppendsOnlyWhatIsMissing(t *testing.T) {
 	// connect was granted before this stack; 'admin' is how the field wrote the principal.
 	first := db.expect()
 	hostACEs(first, "CONNECT")
-	hostACEChange(first, "APPEND_HOST_ACE", "resolve", "http")
+	hostACEChange(first, "APPEND_HOST_ACE", "http")
+	resolveChange(first, "APPEND_HOST_ACE")
 	in := aclInputs("admin", "connect", "resolve", "http")
 
 	resp := env.mustCreate(odaa.NetworkACLType, in)
@@ -105,7 +121,8 @@ func TestFieldCase7NetworkAclAppendsOnlyWhatIsMissing(t *testing.T) {
 	t.Run("delete-removes-only-what-was-appended", func(t *testing.T) {
 		del := db.expect()
 		hostACEs(del, "CONNECT", "RESOLVE", "HTTP")
-		hostACEChange(del, "REMOVE_HOST_ACE", "resolve", "http")
+		hostACEChange(del, "REMOVE_HOST_ACE", "http")
+		resolveChange(del, "REMOVE_HOST_ACE")
 		require.NoError(t, env.delete(odaa.NetworkACLType, resp.ID, resp.Properties))
 	})
 	db.verify()
@@ -156,7 +173,8 @@ func TestNetworkAclDriftIsReadAndRepaired(t *testing.T) {
 	env, db := newSQLEnv(t, nil)
 	create := db.expect()
 	hostACEs(create)
-	hostACEChange(create, "APPEND_HOST_ACE", "connect", "resolve", "http")
+	hostACEChange(create, "APPEND_HOST_ACE", "connect", "http")
+	resolveChange(create, "APPEND_HOST_ACE")
 	in := aclInputs("ADMIN", "connect", "resolve", "http")
 	resp := env.mustCreate(odaa.NetworkACLType, in)
 
@@ -185,7 +203,8 @@ func TestNetworkAclUpdateDropsOnlyItsOwnPrivileges(t *testing.T) {
 	env, db := newSQLEnv(t, nil)
 	create := db.expect()
 	hostACEs(create, "CONNECT")
-	hostACEChange(create, "APPEND_HOST_ACE", "resolve", "http")
+	hostACEChange(create, "APPEND_HOST_ACE", "http")
+	resolveChange(create, "APPEND_HOST_ACE")
 	in := aclInputs("ADMIN", "connect", "resolve", "http")
 	resp := env.mustCreate(odaa.NetworkACLType, in)
 
@@ -200,6 +219,40 @@ func TestNetworkAclUpdateDropsOnlyItsOwnPrivileges(t *testing.T) {
 	up, err := env.update(odaa.NetworkACLType, resp.ID, resp.Properties, in, fewer, false)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"resolve"}, stringsOf(up.Properties.Get("appended")))
+	db.verify()
+}
+
+func TestNetworkAclNewDatabaseGetsItsACEs(t *testing.T) {
+	env, db := newSQLEnv(t, nil)
+	create := db.expect()
+	hostACEs(create)
+	hostACEChange(create, "APPEND_HOST_ACE", "connect", "http")
+	resolveChange(create, "APPEND_HOST_ACE")
+	in := aclInputs("ADMIN", "connect", "resolve", "http")
+	resp := env.mustCreate(odaa.NetworkACLType, in)
+
+	t.Run("password-only-runs-nothing", func(t *testing.T) {
+		news := in.Set("password", property.New("Rotated-Pass-2026").WithSecret(true))
+		opened := db.opened()
+		_, err := env.update(odaa.NetworkACLType, resp.ID, resp.Properties, in, news, false)
+		require.NoError(t, err)
+		assert.Equal(t, opened, db.opened(), "a password change connected")
+	})
+
+	t.Run("new-connect-string-appends-what-that-database-lacks", func(t *testing.T) {
+		news := in.Set("connectString", property.New(strings.Replace(testDescriptor, "adbhsmdemo", "adbhsmnew", 1)))
+		diff, err := env.diff(odaa.NetworkACLType, resp.ID, resp.Properties, in, news)
+		require.NoError(t, err)
+		assert.Equal(t, p.Update, diff.DetailedDiff["connectString"].Kind)
+		// The replaced database has only connect, granted by its own setup.
+		fresh := db.expect()
+		hostACEs(fresh, "CONNECT")
+		hostACEChange(fresh, "APPEND_HOST_ACE", "http")
+		resolveChange(fresh, "APPEND_HOST_ACE")
+		up, err := env.update(odaa.NetworkACLType, resp.ID, resp.Properties, in, news, false)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"connect", "resolve", "http"}, stringsOf(up.Properties.Get("appended")))
+	})
 	db.verify()
 }
 

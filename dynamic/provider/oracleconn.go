@@ -46,8 +46,9 @@ func checkConnection(req infer.CheckRequest, c OracleConnection) []p.CheckFailur
 	return failures
 }
 
-// connectionDiff marks changed connection inputs as in-place updates: another way to reach the same database
-// changes only the state.
+// connectionDiff marks changed connection inputs as in-place updates. Another user or password reaches the
+// same database and changes only the state; another connect string or wallet may name another database (one
+// replaced, say), which the resources' updates reconcile (see anotherDatabase).
 func connectionDiff(diff map[string]p.PropertyDiff, old, in OracleConnection) {
 	for name, pair := range map[string][2]string{
 		"connectString":   {old.ConnectString, in.ConnectString},
@@ -59,6 +60,13 @@ func connectionDiff(diff map[string]p.PropertyDiff, old, in OracleConnection) {
 			diff[name] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
 		}
 	}
+}
+
+// anotherDatabase reports whether in may name another database than old: its connect string or wallet differs.
+// The database behind the old ones may have been replaced, so an update reads the new one and applies what
+// it lacks instead of trusting the state.
+func anotherDatabase(old, in OracleConnection) bool {
+	return old.ConnectString != in.ConnectString || old.WalletDirectory != in.WalletDirectory
 }
 
 // database connects to the database c names and returns the executor every statement goes through, with a

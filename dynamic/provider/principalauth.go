@@ -2,6 +2,7 @@
 // DBMS_CLOUD_ADMIN.ENABLE_PRINCIPAL_AUTH and reported by CLOUD_INTEGRATIONS. Each ENABLE makes a new Azure
 // application, whose consent and key role would then be lost, so ENABLE is never issued when the database
 // already shows principal auth for the tenant: it is adopted instead, and nothing but a new tenant re-enables.
+// Only what this resource enabled is disabled on delete: an adopted integration may be another stack's.
 package provider
 
 import (
@@ -31,6 +32,12 @@ type PrincipalAuthState struct {
 	AppClientID string `pulumi:"appClientId"`
 	AppName     string `pulumi:"appName"`
 	ConsentURL  string `pulumi:"consentUrl"`
+	// EnabledByResource says this resource issued the ENABLE that made the application; only then does delete
+	// disable it. An adopted application, or one of another tenant, leaves it false.
+	EnabledByResource bool `pulumi:"enabledByResource"`
+	// ReportedTenantID is the tenant CLOUD_INTEGRATIONS reports; another than TenantID is drift that the next
+	// update reports as an error instead of replacing the resource.
+	ReportedTenantID string `pulumi:"reportedTenantId"`
 }
 
 // Annotate sets the token the program registers.
@@ -52,6 +59,9 @@ func (s *PrincipalAuthState) Annotate(an infer.Annotator) {
 	an.Describe(&s.AppClientID, "Client ID of Oracle's application for the database, from azure_consent_url.")
 	an.Describe(&s.AppName, "Name of that application, azure_app_name.")
 	an.Describe(&s.ConsentURL, "Admin-consent URL, azure_consent_url.")
+	an.Describe(&s.EnabledByResource, "Whether this resource enabled principal auth (false when it adopted "+
+		"it); delete disables only what it enabled.")
+	an.Describe(&s.ReportedTenantID, "Tenant that CLOUD_INTEGRATIONS reports, azure_tenantid.")
 }
 
 // Check validates the provider and tenant.
@@ -77,9 +87,11 @@ func (r *PrincipalAuth) Check(ctx context.Context, req infer.CheckRequest) (
 	return infer.CheckResponse[PrincipalAuthArgs]{Inputs: in, Failures: failures}, nil
 }
 
-func principalState(in PrincipalAuthArgs, a oracle.AzureIntegration) PrincipalAuthState {
+// principalState is the state for inputs in and what CLOUD_INTEGRATIONS reports, a; enabled says whether this
+// resource made a.
+func principalState(in PrincipalAuthArgs, a oracle.AzureIntegration, enabled bool) PrincipalAuthState {
 	return PrincipalAuthState{PrincipalAuthArgs: in, AppClientID: a.ClientID, AppName: a.AppName,
-		ConsentURL: a.ConsentURL}
+		ConsentURL: a.ConsentURL, EnabledByResource: enabled, ReportedTenantID: strings.ToLower(a.TenantID)}
 }
 
 // Create enables Azure principal auth for the tenant, or adopts it when the database already has it for that
@@ -93,29 +105,47 @@ func (r *PrincipalAuth) Create(ctx context.Context, req infer.CreateRequest[Prin
 		return resp, nil
 	}
 
-	db, done, err := r.env.database(ctx, in.OracleConnection)
+	st, err := r.ensure(ctx, in, PrincipalAuthState{})
 	if err != nil {
 		return resp, err
+	}
+	resp.Output = st
+	return resp, nil
+}
+
+// ensure enables principal auth for in's tenant on the database in names, unless CLOUD_INTEGRATIONS already
+// shows it for that tenant, and returns the state. old is the state before an update: an application it
+// enabled that the database still reports stays this resource's; any other found in place is adopted.
+func (r *PrincipalAuth) ensure(ctx context.Context, in PrincipalAuthArgs, old PrincipalAuthState) (
+	PrincipalAuthState, error) {
+	db, done, err := r.env.database(ctx, in.OracleConnection)
+	if err != nil {
+		return old, err
 	}
 	defer done()
 	found, adopted, err := oracle.EnsureAzurePrincipalAuth(ctx, db, in.TenantID)
 	if err != nil {
-		return resp, fmt.Errorf("principal auth on %s: %w", db.Where, err)
+		return old, fmt.Errorf("principal auth on %s: %w", db.Where, err)
 	}
-	resp.Output = principalState(in, found)
-	if adopted {
-		p.GetLogger(ctx).Warningf("Azure principal auth for tenant %s was already enabled on %s: adopting "+
-			"application %s (%s) instead of enabling it again, which would make a new application", in.TenantID,
-			db.Where, found.AppName, found.ClientID)
-		return resp, nil
+	log := p.GetLogger(ctx)
+	if !adopted {
+		log.Infof("Azure principal auth enabled on %s: application %s (%s); consent follows", db.Where,
+			found.AppName, found.ClientID)
+		return principalState(in, found, true), nil
 	}
-	p.GetLogger(ctx).Infof("Azure principal auth enabled on %s: application %s (%s); consent follows", db.Where,
-		found.AppName, found.ClientID)
-	return resp, nil
+	if old.EnabledByResource && found.ClientID == old.AppClientID {
+		return principalState(in, found, true), nil
+	}
+	log.Warningf("Azure principal auth for tenant %s was already enabled on %s: adopting application %s (%s) "+
+		"instead of enabling it again, which would make a new application; delete will leave it enabled",
+		in.TenantID, db.Where, found.AppName, found.ClientID)
+	return principalState(in, found, false), nil
 }
 
-// Read reports what CLOUD_INTEGRATIONS shows now: another tenant or application shows as drift, and principal
-// auth disabled outside Pulumi reads as gone, so that the next run enables it again.
+// Read reports what CLOUD_INTEGRATIONS shows now, and principal auth disabled outside Pulumi reads as gone, so
+// that the next run enables it again. Another tenant's integration is never taken for this resource's: the
+// tenant input stays, reportedTenantId shows the other, and the resource no longer owns what it would disable.
+// An application for the tenant other than the one this resource enabled was made outside it: not owned either.
 func (r *PrincipalAuth) Read(ctx context.Context, req infer.ReadRequest[PrincipalAuthArgs, PrincipalAuthState]) (
 	infer.ReadResponse[PrincipalAuthArgs, PrincipalAuthState], error) {
 	resp := infer.ReadResponse[PrincipalAuthArgs, PrincipalAuthState](req)
@@ -132,14 +162,27 @@ func (r *PrincipalAuth) Read(ctx context.Context, req infer.ReadRequest[Principa
 		p.GetLogger(ctx).Warningf("Azure principal auth is no longer enabled on %s", db.Where)
 		return infer.ReadResponse[PrincipalAuthArgs, PrincipalAuthState]{}, nil
 	}
-	st := principalState(req.State.PrincipalAuthArgs, found)
-	st.TenantID = strings.ToLower(found.TenantID)
-	resp.State = st
+	if req.State.TenantID == "" {
+		// An import: the integration is adopted as found, and never disabled by this resource.
+		in := req.State.PrincipalAuthArgs
+		in.Provider, in.TenantID = oracle.AzureProvider, strings.ToLower(found.TenantID)
+		return infer.ReadResponse[PrincipalAuthArgs, PrincipalAuthState]{ID: in.Provider + "/" + in.TenantID,
+			Inputs: in, State: principalState(in, found, false)}, nil
+	}
+	owned := req.State.EnabledByResource && strings.EqualFold(found.TenantID, req.State.TenantID) &&
+		found.ClientID == req.State.AppClientID
+	if !strings.EqualFold(found.TenantID, req.State.TenantID) {
+		p.GetLogger(ctx).Warningf("Azure principal auth on %s is enabled for tenant %s, not %s: not this "+
+			"resource's, so delete leaves it and the next update fails until it is resolved", db.Where,
+			found.TenantID, req.State.TenantID)
+	}
+	resp.State = principalState(req.State.PrincipalAuthArgs, found, owned)
 	return resp, nil
 }
 
 // Diff replaces the resource, deleting first, for another provider or tenant: a database has one Azure
-// principal auth. Nothing else re-enables it: connection inputs change in place.
+// principal auth. Connection inputs change in place; a database reporting another tenant is an update, which
+// fails explaining the conflict, rather than a replacement that would act on the other tenant's application.
 func (r *PrincipalAuth) Diff(_ context.Context, req infer.DiffRequest[PrincipalAuthArgs, PrincipalAuthState]) (
 	p.DiffResponse, error) {
 	old, in := req.State, req.Inputs
@@ -150,6 +193,9 @@ func (r *PrincipalAuth) Diff(_ context.Context, req infer.DiffRequest[PrincipalA
 	if !strings.EqualFold(old.TenantID, in.TenantID) {
 		diff["tenantId"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
 	}
+	if old.ReportedTenantID != "" && !strings.EqualFold(old.ReportedTenantID, in.TenantID) {
+		diff["reportedTenantId"] = p.PropertyDiff{Kind: p.Update}
+	}
 	connectionDiff(diff, old.OracleConnection, in.OracleConnection)
 	_, replacing := diff["tenantId"]
 	if _, ok := diff["provider"]; ok {
@@ -158,20 +204,35 @@ func (r *PrincipalAuth) Diff(_ context.Context, req infer.DiffRequest[PrincipalA
 	return p.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff, DeleteBeforeReplace: replacing}, nil
 }
 
-// Update changes only how the database is reached; it never enables principal auth again.
-func (r *PrincipalAuth) Update(_ context.Context, req infer.UpdateRequest[PrincipalAuthArgs, PrincipalAuthState]) (
+// Update reconciles when the connection names another database (connect string or wallet) or the database
+// reported another tenant: it enables principal auth only when CLOUD_INTEGRATIONS does not show it for the
+// tenant, so a database is never enabled twice, and fails when another tenant holds it. Another user or
+// password for the same database runs nothing.
+func (r *PrincipalAuth) Update(ctx context.Context, req infer.UpdateRequest[PrincipalAuthArgs, PrincipalAuthState]) (
 	infer.UpdateResponse[PrincipalAuthState], error) {
 	st := req.State
 	st.OracleConnection = req.Inputs.OracleConnection
-	return infer.UpdateResponse[PrincipalAuthState]{Output: st}, nil
+	drifted := st.ReportedTenantID != "" && !strings.EqualFold(st.ReportedTenantID, req.Inputs.TenantID)
+	if req.DryRun || !drifted && !anotherDatabase(req.State.OracleConnection, req.Inputs.OracleConnection) {
+		return infer.UpdateResponse[PrincipalAuthState]{Output: st}, nil
+	}
+	st, err := r.ensure(ctx, req.Inputs, req.State)
+	return infer.UpdateResponse[PrincipalAuthState]{Output: st}, err
 }
 
-// Delete disables Azure principal auth when it is enabled for this resource's tenant. Already disabled is
-// success with a warning; enabled for another tenant is left alone, as it is not this resource's.
+// Delete disables Azure principal auth when this resource enabled it and it is still enabled for this
+// resource's tenant. Already disabled is success with a warning; adopted, or enabled for another tenant, is
+// left alone with a warning, as it is not this resource's.
 func (r *PrincipalAuth) Delete(ctx context.Context, req infer.DeleteRequest[PrincipalAuthState]) (
 	infer.DeleteResponse, error) {
 	st := req.State
 	log := p.GetLogger(ctx)
+	if !st.EnabledByResource {
+		log.Warningf("Azure principal auth for tenant %s (application %s) was not enabled by this resource: "+
+			"left enabled; disable it with DBMS_CLOUD_ADMIN.DISABLE_PRINCIPAL_AUTH once nothing uses it",
+			st.TenantID, st.AppName)
+		return infer.DeleteResponse{}, nil
+	}
 	db, done, err := r.env.database(ctx, st.OracleConnection)
 	if err != nil {
 		return infer.DeleteResponse{}, err

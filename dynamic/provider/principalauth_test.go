@@ -1,10 +1,12 @@
 // This file tests PrincipalAuth through the in-process provider server against sqlmock: ENABLE once, adoption
-// for the same tenant, no re-enabling on update, drift, and DISABLE on delete.
+// for the same tenant, no re-enabling on update, reconciling a new database, drift, and DISABLE on delete of only
+// what the resource enabled.
 package provider
 
 import (
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -79,6 +81,7 @@ func TestPrincipalAuthEnablesOnceAndReportsTheApplication(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, resp.ID, read.ID)
 		assert.Equal(t, testAppClientID, read.Properties.Get("appClientId").AsString())
+		assert.True(t, read.Properties.Get("enabledByResource").AsBool(), "a refresh dropped the ownership")
 	})
 
 	t.Run("new-connection-never-re-enables", func(t *testing.T) {
@@ -122,6 +125,100 @@ func TestPrincipalAuthAdoptsWhatIsAlreadyEnabledForTheTenant(t *testing.T) {
 	db.verify()
 }
 
+func TestPrincipalAuthDeleteLeavesAnAdoptedIntegrationEnabled(t *testing.T) {
+	env, db := newSQLEnv(t, nil)
+	create := db.expect()
+	integrations(create, testTenant)
+	in := principalInputs(testTenant)
+	resp := env.mustCreate(odaa.PrincipalAuthType, in)
+	require.False(t, resp.Properties.Get("enabledByResource").AsBool())
+
+	t.Run("refresh-keeps-it-adopted", func(t *testing.T) {
+		read := db.expect()
+		integrations(read, testTenant)
+		got, err := env.read(odaa.PrincipalAuthType, resp.ID, resp.Properties, in)
+		require.NoError(t, err)
+		assert.False(t, got.Properties.Get("enabledByResource").AsBool())
+	})
+
+	// Both a plain delete and the delete half of a replacement for a new tenant (deleting first) end here;
+	// the old URN's delete after a rename that adopted it under the new one does too.
+	t.Run("delete-leaves-it", func(t *testing.T) {
+		require.NoError(t, env.delete(odaa.PrincipalAuthType, resp.ID, resp.Properties))
+		assert.True(t, env.logs.Contains("not enabled by this resource"))
+	})
+
+	t.Run("replacement-for-a-new-tenant-then-fails-clearly", func(t *testing.T) {
+		again := db.expect()
+		integrations(again, testTenant)
+		_, err := env.create(odaa.PrincipalAuthType, principalInputs(otherTestTenant), false)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "already enabled for tenant "+testTenant)
+	})
+	db.verify()
+}
+
+func TestPrincipalAuthImportAdoptsWhatTheDatabaseReports(t *testing.T) {
+	env, db := newSQLEnv(t, nil)
+	read := db.expect()
+	integrations(read, testTenant)
+	conn := connectionInputs(map[string]property.Value{})
+
+	got, err := env.read(odaa.PrincipalAuthType, "AZURE/"+testTenant, conn, conn)
+
+	require.NoError(t, err)
+	assert.Equal(t, "AZURE/"+testTenant, got.ID)
+	assert.Equal(t, testTenant, got.Properties.Get("tenantId").AsString())
+	assert.Equal(t, testTenant, got.Inputs.Get("tenantId").AsString())
+	assert.False(t, got.Properties.Get("enabledByResource").AsBool(), "an import claims the integration")
+	db.verify()
+}
+
+func TestPrincipalAuthNewDatabaseIsReconciled(t *testing.T) {
+	moved := func(in property.Map) property.Map {
+		return in.Set("connectString", property.New(strings.Replace(testDescriptor, "adbhsmdemo", "adbhsmnew", 1)))
+	}
+	for _, tc := range []struct {
+		name   string
+		answer func(m sqlmock.Sqlmock)
+		owned  bool
+	}{
+		{"without-principal-auth-enables-it", func(m sqlmock.Sqlmock) {
+			integrations(m, "")
+			expectEnable(m, testTenant)
+			integrations(m, testTenant)
+		}, true},
+		{"with-the-same-application-keeps-it", func(m sqlmock.Sqlmock) { integrations(m, testTenant) }, true},
+		{"with-another-application-adopts-it", func(m sqlmock.Sqlmock) {
+			m.ExpectQuery(selectIntegrations).WithoutArgs().WillReturnRows(
+				sqlmock.NewRows([]string{"PARAM_NAME", "PARAM_VALUE"}).AddRow("azure_tenantid", testTenant).
+					AddRow("azure_app_name", "ADBS_APP_OTHER").AddRow("azure_consent_url",
+					strings.Replace(testConsentURL, testAppClientID, "00000000-1111-2222-3333-444444444444", 1)))
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, db := newSQLEnv(t, nil)
+			create := db.expect()
+			integrations(create, "")
+			expectEnable(create, testTenant)
+			integrations(create, testTenant)
+			in := principalInputs(testTenant)
+			resp := env.mustCreate(odaa.PrincipalAuthType, in)
+			news := moved(in)
+
+			diff, err := env.diff(odaa.PrincipalAuthType, resp.ID, resp.Properties, in, news)
+			require.NoError(t, err)
+			assert.Equal(t, p.Update, diff.DetailedDiff["connectString"].Kind)
+			tc.answer(db.expect())
+			up, err := env.update(odaa.PrincipalAuthType, resp.ID, resp.Properties, in, news, false)
+			require.NoError(t, err)
+			assert.Equal(t, tc.owned, up.Properties.Get("enabledByResource").AsBool())
+			assert.Equal(t, testTenant, up.Properties.Get("reportedTenantId").AsString())
+			db.verify()
+		})
+	}
+}
+
 func TestPrincipalAuthRefusesWhenEnabledForAnotherTenant(t *testing.T) {
 	env, db := newSQLEnv(t, nil)
 	create := db.expect()
@@ -143,15 +240,31 @@ func TestPrincipalAuthReadShowsDrift(t *testing.T) {
 	in := principalInputs(testTenant)
 	resp := env.mustCreate(odaa.PrincipalAuthType, in)
 
-	t.Run("another-tenant", func(t *testing.T) {
+	t.Run("another-tenant-is-not-claimed", func(t *testing.T) {
 		read := db.expect()
 		integrations(read, otherTestTenant)
 		got, err := env.read(odaa.PrincipalAuthType, resp.ID, resp.Properties, in)
 		require.NoError(t, err)
-		assert.Equal(t, otherTestTenant, got.Properties.Get("tenantId").AsString())
+		assert.Equal(t, testTenant, got.Properties.Get("tenantId").AsString())
+		assert.Equal(t, otherTestTenant, got.Properties.Get("reportedTenantId").AsString())
+		assert.False(t, got.Properties.Get("enabledByResource").AsBool())
+
 		diff, err := env.diff(odaa.PrincipalAuthType, resp.ID, got.Properties, in, in)
 		require.NoError(t, err)
-		assert.Equal(t, p.UpdateReplace, diff.DetailedDiff["tenantId"].Kind)
+		assert.NotContains(t, diff.DetailedDiff, "tenantId")
+		assert.Equal(t, p.Update, diff.DetailedDiff["reportedTenantId"].Kind)
+		assert.False(t, diff.DeleteBeforeReplace)
+
+		up := db.expect()
+		integrations(up, otherTestTenant)
+		_, err = env.update(odaa.PrincipalAuthType, resp.ID, got.Properties, in, in, false)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "already enabled for tenant "+otherTestTenant)
+
+		opened := db.opened()
+		require.NoError(t, env.delete(odaa.PrincipalAuthType, resp.ID, got.Properties))
+		assert.Equal(t, opened, db.opened(), "delete connected to disable another tenant's integration")
+		assert.True(t, env.logs.Contains("not enabled by this resource"))
 	})
 
 	t.Run("disabled-reads-as-gone", func(t *testing.T) {
