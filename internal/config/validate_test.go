@@ -372,20 +372,38 @@ func TestValidateRules(t *testing.T) {
 		{name: "sp-scope-one-key", key: "servicePrincipal.scope", wantOK: true,
 			mutate: func(c *Config) { c.ServicePrincipal.Scope = "/keys/odaa-hsm-encryption-key" }},
 		{name: "sp-secret-end-date-not-rfc3339", key: "servicePrincipal.secretEndDate",
-			rule:   "must be an RFC 3339 time",
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2027-03-01" }},
+			rule: "must be an RFC 3339 time",
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2027-03-01"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-end-date-in-past", key: "servicePrincipal.secretEndDate",
-			rule:   "2026-12-02T00:00:00Z is in the past",
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2026-12-02T00:00:00Z" }},
+			rule: "2026-12-02T00:00:00Z is in the past",
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2026-12-02T00:00:00Z"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-end-date-now", key: "servicePrincipal.secretEndDate", rule: "is in the past",
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2026-12-03T00:00:00Z" }},
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2026-12-03T00:00:00Z"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-end-date-over-two-years", key: "servicePrincipal.secretEndDate",
-			rule:   "must be at most two years ahead",
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2028-12-03T00:00:01Z" }},
+			rule: "must be at most two years ahead",
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2028-12-03T00:00:01Z"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-end-date-exactly-two-years", key: "servicePrincipal.secretEndDate", wantOK: true,
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2028-12-03T00:00:00Z" }},
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2028-12-03T00:00:00Z"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-end-date-valid", key: "servicePrincipal.secretEndDate", wantOK: true,
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2027-03-01T00:00:00+01:00" }},
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2027-03-01T00:00:00+01:00"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-lifetime-0", key: "servicePrincipal.secretLifetimeDays", rule: "must be 1–730 days, not 0",
 			mutate: func(c *Config) { c.ServicePrincipal.SecretLifetimeDays = 0 }},
 		{name: "sp-secret-lifetime-1", key: "servicePrincipal.secretLifetimeDays", wantOK: true,
