@@ -28,9 +28,11 @@ const (
 
 // Registration is one resource the program registered, with what the engine was told about it.
 type Registration struct {
-	Type    string
-	Name    string
-	Custom  bool
+	Type   string
+	Name   string
+	Custom bool
+	// ID is the ID the mock cloud gave the resource.
+	ID      string
 	Inputs  resource.PropertyMap
 	Outputs resource.PropertyMap
 	// Parent is the parent's name, "" at the top.
@@ -112,7 +114,7 @@ func (c *Cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if args.Custom && !c.EchoOnly {
 		id, outputs = c.compute(args.TypeToken, args.Name, args.Inputs)
 	}
-	reg.Outputs = outputs
+	reg.ID, reg.Outputs = id, outputs
 
 	c.mu.Lock()
 	c.registrations = append(c.registrations, reg)
