@@ -859,6 +859,26 @@ func TestLoad(t *testing.T) {
 		assert.Equal(t, want.Network, cfg.Network)
 	})
 
+	t.Run("audit-and-rotation-keep-other-defaults", func(t *testing.T) {
+		cfg, err := Load(project, source(map[string]string{
+			"proj:audit": `{"alertEmails": ["secops@contoso.com"], "failureThreshold": 2}`,
+			"proj:hsm":   `{"key": {"rotation": {"expiryTime": "P1Y"}}}`,
+		}))
+		require.NoError(t, err)
+		want := Defaults().Audit
+		want.AlertEmails, want.FailureThreshold = []string{"secops@contoso.com"}, 2
+		assert.Equal(t, want, cfg.Audit)
+		assert.Equal(t, KeyRotation{ExpiryTime: "P1Y"}, cfg.Hsm.Key.Rotation)
+		assert.True(t, cfg.Hsm.Key.Rotation.Enabled())
+		assert.False(t, Defaults().Hsm.Key.Rotation.Enabled())
+		assert.Equal(t, "odaa-hsm-encryption-key", cfg.Hsm.Key.Name)
+	})
+
+	t.Run("audit-unknown-field", func(t *testing.T) {
+		_, probs := loadProblems(t, source(map[string]string{"proj:audit": `{"retention": 60}`}))
+		assert.Contains(t, findProblem(t, probs, "audit").Rule, "unknown field")
+	})
+
 	t.Run("every-object-key-is-decoded", func(t *testing.T) {
 		cfg, err := Load(project, source(map[string]string{
 			"proj:servicePrincipal": `{"secretLifetimeDays": 30}`,
