@@ -64,21 +64,26 @@ type Audit struct {
 	DiagnosticSetting *insights.DiagnosticSetting
 }
 
-// FailedKeyOperationsQuery is the alert's KQL for one HSM: its failed key operations.
-//
-// Managed HSM has no resource-specific table; its diagnostic logs land in AzureDiagnostics with ResourceProvider
-// MICROSOFT.KEYVAULT and ResourceType MANAGEDHSMS (Microsoft's "Managed HSM logging" page and its Log Analytics
-// samples; AZKVAuditLogs holds Key Vault vaults only). A failure is a ResultType other than Success or an HTTP
-// status of 400 or more; key operations are named Key* (KeyCreate, KeyGet, KeyWrap, KeyUnwrap, ...).
+// AuditTable is where the diagnostic setting sends the HSM's AuditEvent logs: the resource-specific Key Vault
+// audit table, chosen with the destination type AuditDestinationType. Sources: Microsoft's Azure Monitor
+// reference "Supported logs for microsoft.keyvault/managedhsms" (category AuditEvent, log table AZKVAuditLogs)
+// and the AZKVAuditLogs table reference (resource types microsoft.keyvault/vaults and
+// microsoft.keyvault/managedhsms). Without that destination type the same records land in AzureDiagnostics.
+const AuditTable = "AZKVAuditLogs"
+
+// AuditDestinationType selects resource-specific tables, rather than AzureDiagnostics, in the workspace.
+const AuditDestinationType = "Dedicated"
+
+// FailedKeyOperationsQuery is the alert's KQL for one HSM: its failed key operations. A failure is a ResultType
+// other than Success or an HTTP status of 400 or more; key operations are named Key* (KeyCreate, KeyGet, KeyWrap,
+// KeyUnwrap, ...). _ResourceId keeps one HSM's records apart when several HSMs share a workspace.
 func FailedKeyOperationsQuery(hsmID string) string {
 	return strings.Join([]string{
-		"AzureDiagnostics",
-		`| where ResourceProvider == "MICROSOFT.KEYVAULT" and ResourceType == "MANAGEDHSMS"`,
-		`| where Category == "` + AuditLogCategory + `"`,
+		AuditTable,
 		`| where _ResourceId =~ "` + hsmID + `"`,
 		`| where OperationName startswith "Key"`,
-		`| where ResultType != "Success" or toint(httpStatusCode_d) >= 400`,
-		"| project TimeGenerated, OperationName, ResultType, ResultSignature, httpStatusCode_d, CallerIPAddress",
+		`| where ResultType != "Success" or HttpStatusCode >= 400`,
+		"| project TimeGenerated, OperationName, ResultType, HttpStatusCode, CallerIpAddress, Id",
 	}, "\n")
 }
 
@@ -114,9 +119,10 @@ func NewAudit(ctx *pulumi.Context, name string, args *AuditArgs, opts ...pulumi.
 	// the data plane waits for it.
 	comp.DiagnosticSetting, err = insights.NewDiagnosticSetting(ctx, name+"-hsm-diagnostics",
 		&insights.DiagnosticSettingArgs{
-			Name:        pulumi.String(name + "-to-" + args.WorkspaceName),
-			ResourceUri: args.HsmID,
-			WorkspaceId: workspaceID,
+			Name:                        pulumi.String(name + "-to-" + args.WorkspaceName),
+			ResourceUri:                 args.HsmID,
+			WorkspaceId:                 workspaceID,
+			LogAnalyticsDestinationType: pulumi.String(AuditDestinationType),
 			Logs: insights.LogSettingsArray{
 				&insights.LogSettingsArgs{Category: pulumi.String(AuditLogCategory), Enabled: pulumi.Bool(true)},
 			},
@@ -173,8 +179,8 @@ func NewAudit(ctx *pulumi.Context, name string, args *AuditArgs, opts ...pulumi.
 		EvaluationFrequency: pulumi.String(alertEvaluationFrequency),
 		WindowSize:          pulumi.String(window),
 		AutoMitigate:        pulumi.Bool(true),
-		// AzureDiagnostics exists in a new workspace only after the first logs arrive; without this the
-		// service refuses the rule as naming an unknown table.
+		// A new workspace has seen no audit records yet; without this the service can refuse the rule as
+		// querying a table it cannot resolve.
 		SkipQueryValidation: pulumi.Bool(true),
 		Criteria: &insightsrules.ScheduledQueryRuleCriteriaArgs{
 			AllOf: insightsrules.ConditionArray{&insightsrules.ConditionArgs{

@@ -52,6 +52,8 @@ func TestAuditSettingsReachTheirResources(t *testing.T) {
 		assert.Equal(t, hsm.ID, str(in(diag, "resourceUri")), "the setting targets the HSM")
 		assert.Contains(t, hsm.ID, "/providers/Microsoft.KeyVault/managedHSMs/")
 		assert.Equal(t, ws.ID, str(in(diag, "workspaceId")), "the setting sends to the workspace")
+		assert.Equal(t, "Dedicated", str(in(diag, "logAnalyticsDestinationType")),
+			"resource-specific tables, which the alert's query reads")
 		logs := plain(in(diag, "logs")).ArrayValue()
 		require.Len(t, logs, 1)
 		assert.Equal(t, "AuditEvent", str(field(logs[0], "category")))
@@ -85,9 +87,9 @@ func TestAuditSettingsReachTheirResources(t *testing.T) {
 		assert.Equal(t, "GreaterThanOrEqual", str(field(c, "operator")))
 		assert.Equal(t, "Count", str(field(c, "timeAggregation")))
 		query := str(field(c, "query"))
+		assert.True(t, strings.HasPrefix(query, "AZKVAuditLogs\n"), "the query reads the HSM's audit table")
 		for _, want := range []string{
-			"AzureDiagnostics", `ResourceType == "MANAGEDHSMS"`, `Category == "AuditEvent"`,
-			`ResultType != "Success"`, "httpStatusCode_d) >= 400", `OperationName startswith "Key"`,
+			`ResultType != "Success" or HttpStatusCode >= 400`, `OperationName startswith "Key"`,
 			`_ResourceId =~ "` + hsm.ID + `"`,
 		} {
 			assert.Contains(t, query, want)
