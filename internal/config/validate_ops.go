@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// Azure's minimums for a key rotation policy (Key Vault and Managed HSM share them): a version must live at
-// least 28 days (KeyRotationPolicy.ExpiresIn, "It should be at least 28 days"), and rotation may come no sooner
-// than 7 days after creation and no later than 7 days before expiry (Microsoft's "Configure cryptographic key
-// auto-rotation" page).
+// Azure's minimums for a key rotation policy: a version must live at least 28 days (Microsoft's "Configure key
+// auto-rotation in Azure Managed HSM": expiry time, minimum 28 days), and rotation may come no sooner than 7 days
+// after creation and no later than 7 days before expiry (the rotation time rule of Key Vault's auto-rotation
+// page, which the plugin's Key applies too). The program cannot import the plugin, hence the second copy.
 const (
 	minKeyExpiry         = 28 * 24 * time.Hour
 	minRotationSpan      = 7 * 24 * time.Hour
