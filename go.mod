@@ -14,8 +14,10 @@ require (
 	github.com/godror/godror v0.51.5
 	github.com/oracle/oci-go-sdk/v65 v65.131.0
 	github.com/pulumi/pulumi-azure-native-sdk/authorization/v2 v2.92.3
+	github.com/pulumi/pulumi-azure-native-sdk/insights/v2 v2.92.3
 	github.com/pulumi/pulumi-azure-native-sdk/keyvault/v2 v2.92.3
 	github.com/pulumi/pulumi-azure-native-sdk/network/v2 v2.92.3
+	github.com/pulumi/pulumi-azure-native-sdk/operationalinsights/v2 v2.92.3
 	github.com/pulumi/pulumi-azure-native-sdk/resources/v2 v2.92.3
 	github.com/pulumi/pulumi-azuread/sdk/v5 v5.53.7
 	github.com/pulumi/pulumi-go-provider v1.5.0

@@ -83,6 +83,33 @@ type KeySpec struct {
 	Type       string
 	Size       int
 	Operations []string
+	// Rotation is the key's rotation policy in ISO 8601 durations; all empty for none.
+	Rotation KeyRotationSpec
+}
+
+// KeyRotationSpec is a key rotation policy: ExpiryTime, and RotateAfterCreate or RotateBeforeExpiry.
+type KeyRotationSpec struct {
+	ExpiryTime         string
+	RotateAfterCreate  string
+	RotateBeforeExpiry string
+}
+
+// policy is the plugin's rotation argument, nil when nothing is set.
+func (r KeyRotationSpec) policy() *odaa.KeyRotationPolicyArgs {
+	if r == (KeyRotationSpec{}) {
+		return nil
+	}
+	p := &odaa.KeyRotationPolicyArgs{}
+	if r.ExpiryTime != "" {
+		p.ExpiryTime = pulumi.String(r.ExpiryTime)
+	}
+	if r.RotateAfterCreate != "" {
+		p.RotateAfterCreate = pulumi.String(r.RotateAfterCreate)
+	}
+	if r.RotateBeforeExpiry != "" {
+		p.RotateBeforeExpiry = pulumi.String(r.RotateBeforeExpiry)
+	}
+	return p
 }
 
 // ManagedHsm is an activated Managed HSM with a private endpoint, its private DNS zone, a crypto role for the
@@ -193,11 +220,12 @@ func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 	}
 
 	key, err := odaa.NewKey(ctx, name+"-key", &odaa.KeyArgs{
-		HsmURI:     activeURI,
-		Name:       pulumi.String(args.Key.Name),
-		KeyType:    pulumi.String(args.Key.Type),
-		KeySize:    pulumi.Int(args.Key.Size),
-		Operations: pulumi.ToStringArray(args.Key.Operations),
+		HsmURI:         activeURI,
+		Name:           pulumi.String(args.Key.Name),
+		KeyType:        pulumi.String(args.Key.Type),
+		KeySize:        pulumi.Int(args.Key.Size),
+		Operations:     pulumi.ToStringArray(args.Key.Operations),
+		RotationPolicy: args.Key.Rotation.policy(),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{deployerRole}))
 	if err != nil {
 		return nil, fmt.Errorf("declaring key %s in managed HSM %s: %w", args.Key.Name, args.Name, err)

@@ -41,6 +41,7 @@ func TestPulumiYamlMatchesProgramDefaults(t *testing.T) {
 		config.KeyDatabases:         []config.Database{db},
 		config.KeyOciDNS:            d.OciDNS,
 		config.KeyCmek:              d.Cmek,
+		config.KeyAudit:             d.Audit,
 	}
 	for key, value := range want {
 		decl, ok := proj.Config[key]

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/odaa-platform/adbs-hsm/components"
 	"github.com/odaa-platform/adbs-hsm/dynamic/hsmrbac"
 	"github.com/odaa-platform/adbs-hsm/dynamic/odaa"
 	"github.com/odaa-platform/adbs-hsm/tests/mockcloud"
@@ -40,7 +41,8 @@ func TestDevStackRegistersTheScenario(t *testing.T) {
 		"service-principal":              "odaa:components:ServicePrincipal",
 		"service-principal-app":          "azuread:index/application:Application",
 		"service-principal-sp":           "azuread:index/servicePrincipal:ServicePrincipal",
-		"service-principal-secret":       "azuread:index/applicationPassword:ApplicationPassword",
+		"service-principal-secret-a":     "azuread:index/applicationPassword:ApplicationPassword",
+		"service-principal-secret-b":     "azuread:index/applicationPassword:ApplicationPassword",
 		"service-principal-hsm-role":     odaa.RoleAssignmentType,
 		"adb-adbhsmdemo":                 "odaa:components:AutonomousDatabase",
 		"adb-adbhsmdemo-adb":             "azure-native:resources:Resource",
@@ -58,6 +60,10 @@ func TestDevStackRegistersTheScenario(t *testing.T) {
 		"cmek-adbhsmdemo-key-role":       odaa.RoleAssignmentType,
 		"cmek-adbhsmdemo-encryption-key": odaa.EncryptionKeyType,
 		"cmek-adbhsmdemo-keystore-check": odaa.KeystoreCheckType,
+		"audit":                          components.AuditType,
+		"audit-workspace":                "azure-native:operationalinsights:Workspace",
+		"audit-hsm-diagnostics":          "azure-native:insights:DiagnosticSetting",
+		"audit-failed-key-operations":    "azure-native:insights/v20231201:ScheduledQueryRule",
 		"odaa-adbs-hsm-dev":              "pulumi:pulumi:Stack",
 	}
 	got := map[string]string{}
@@ -307,7 +313,8 @@ func TestSecretsStaySecret(t *testing.T) {
 	}
 	sd := r.get(t, "hsm-security-domain")
 	assert.ElementsMatch(t, []string{"securityDomain", "privateKeys"}, sd.SecretOutputs)
-	assert.True(t, r.get(t, "service-principal-secret").Outputs["value"].IsSecret())
+	assert.True(t, r.get(t, "service-principal-secret-a").Outputs["value"].IsSecret())
+	assert.True(t, r.get(t, "service-principal-secret-b").Outputs["value"].IsSecret())
 
 	// The password appears nowhere but inside a secret.
 	for _, reg := range r.regs {

@@ -24,7 +24,7 @@ func TestEverySettingReachesItsResource(t *testing.T) {
 		"key": map[string]any{"name": "tde-master", "operations": []string{"wrapKey", "unwrapKey"}},
 	})
 	cfg.patch(t, "servicePrincipal", map[string]any{"displayName": "sp-x", "role": "Managed HSM Crypto Officer",
-		"scope": "/keys/tde-master", "secretEndDate": "2027-06-01T00:00:00Z"})
+		"scope": "/keys/tde-master", "secretEndDate": "2027-06-01T00:00:00Z", "secretRotationDays": 0})
 	cfg.patch(t, "ociDns", map[string]any{"viewId": "ocid1.dnsview.oc1.iad.chosenview",
 		"compartmentId": "ocid1.compartment.oc1..chosen", "ttl": 600})
 	cfg.patch(t, "cmek", map[string]any{"routeOutboundConnections": "ENFORCE_PRIVATE_ENDPOINT",

@@ -25,6 +25,7 @@ const (
 	KeyAdminPasswords    = "adminPasswords"
 	KeyOciDNS            = "ociDns"
 	KeyCmek              = "cmek"
+	KeyAudit             = "audit"
 )
 
 // Config is everything a stack can set. Read it with Load; check it with Validate before any resource exists.
@@ -41,6 +42,7 @@ type Config struct {
 	ServicePrincipal ServicePrincipal
 	OciDNS           OciDNS
 	Cmek             Cmek
+	Audit            Audit
 	// Databases share the one HSM, each with its own key switch. Default: the single database "adbhsmdemo".
 	Databases []Database
 }
@@ -132,6 +134,24 @@ type Key struct {
 	Size int `json:"size"`
 	// Operations permitted. Default encrypt, decrypt, wrapKey, unwrapKey.
 	Operations []string `json:"operations"`
+	// Rotation is the key's automatic rotation policy. Default none (every field empty).
+	Rotation KeyRotation `json:"rotation"`
+}
+
+// KeyRotation is a key rotation policy in ISO 8601 durations (P90D, P1Y, PT72H); empty fields are not set.
+type KeyRotation struct {
+	// ExpiryTime of each new key version; at least 28 days. Default "" (versions do not expire).
+	ExpiryTime string `json:"expiryTime"`
+	// RotateAfterCreate rotates this long after a version is created; at least 7 days. Default "".
+	RotateAfterCreate string `json:"rotateAfterCreate"`
+	// RotateBeforeExpiry rotates this long before a version expires; needs ExpiryTime; at least 7 days.
+	// Default "".
+	RotateBeforeExpiry string `json:"rotateBeforeExpiry"`
+}
+
+// Enabled reports whether any rotation setting is given.
+func (r KeyRotation) Enabled() bool {
+	return r.ExpiryTime != "" || r.RotateAfterCreate != "" || r.RotateBeforeExpiry != ""
 }
 
 // ServicePrincipal is the Entra application of the scenario's step 5, granted a role on the HSM.
@@ -147,6 +167,10 @@ type ServicePrincipal struct {
 	SecretEndDate string `json:"secretEndDate"`
 	// SecretLifetimeDays when SecretEndDate is empty, 1–730. Default 90.
 	SecretLifetimeDays int `json:"secretLifetimeDays"`
+	// SecretRotationDays rotates the client secret every so many days (7–365) with two overlapping secrets,
+	// each living two periods; 0 keeps one secret ended by SecretEndDate or SecretLifetimeDays. Default 90,
+	// the scenario guide's advice.
+	SecretRotationDays int `json:"secretRotationDays"`
 }
 
 // OciDNS says where on the OCI side the two private zones go.
@@ -177,6 +201,24 @@ type Cmek struct {
 	OracleAppRole string `json:"oracleAppRole"`
 	// RevertKeyOnDelete returns the database to Oracle-managed keys on delete. Default true.
 	RevertKeyOnDelete bool `json:"revertKeyOnDelete"`
+}
+
+// Audit is the HSM's audit trail: a Log Analytics workspace receiving its AuditEvent logs and metrics, and an
+// alert on failed key operations.
+type Audit struct {
+	// Enabled declares the workspace, the diagnostic setting and the alert. Default true.
+	Enabled bool `json:"enabled"`
+	// RetentionDays of the workspace's data, 30–730. Default 30.
+	RetentionDays int `json:"retentionDays"`
+	// AlertEmails receive the alert through an action group created for them. Default none.
+	AlertEmails []string `json:"alertEmails"`
+	// ActionGroupID is an existing action group (ARM ID) the alert also goes to. Default "".
+	ActionGroupID string `json:"actionGroupId"`
+	// FailureThreshold is how many failed key operations in the window raise the alert, 1–10000. Default 5.
+	FailureThreshold int `json:"failureThreshold"`
+	// FailureWindowMinutes is the alert's look-back window, one of 5, 10, 15, 30, 45, 60, 120, 180, 240, 300,
+	// 360, 1440. Default 15.
+	FailureWindowMinutes int `json:"failureWindowMinutes"`
 }
 
 // Database is one Autonomous Database (Serverless) using the HSM key.
@@ -267,6 +309,7 @@ func Defaults() Config {
 			Role:               "Managed HSM Crypto User",
 			Scope:              "/keys",
 			SecretLifetimeDays: 90,
+			SecretRotationDays: 90,
 		},
 		OciDNS: OciDNS{TTL: 3600},
 		Cmek: Cmek{
@@ -276,6 +319,13 @@ func Defaults() Config {
 			LoginHost:                "login.microsoftonline.com",
 			OracleAppRole:            "Managed HSM Crypto Service Encryption User",
 			RevertKeyOnDelete:        true,
+		},
+		Audit: Audit{
+			Enabled:              true,
+			RetentionDays:        30,
+			AlertEmails:          []string{},
+			FailureThreshold:     5,
+			FailureWindowMinutes: 15,
 		},
 		Databases: []Database{DefaultDatabase("adbhsmdemo")},
 	}
@@ -330,6 +380,7 @@ func Load(project string, src Source) (Config, error) {
 	decode(KeyServicePrincipal, &cfg.ServicePrincipal)
 	decode(KeyOciDNS, &cfg.OciDNS)
 	decode(KeyCmek, &cfg.Cmek)
+	decode(KeyAudit, &cfg.Audit)
 
 	if raw, ok := get(KeyDatabases); ok {
 		var items []json.RawMessage

@@ -76,6 +76,9 @@ func (c Config) Validate(now time.Time) error {
 	c.validateOciDNS(&p)
 	c.validateCmek(&p)
 	c.validateDatabases(&p)
+	c.validateKeyRotation(&p)
+	c.validateSecretRotation(&p)
+	c.validateAudit(&p)
 	if len(p) > 0 {
 		return p
 	}

@@ -386,20 +386,38 @@ func TestValidateRules(t *testing.T) {
 		{name: "sp-scope-one-key", key: "servicePrincipal.scope", wantOK: true,
 			mutate: func(c *Config) { c.ServicePrincipal.Scope = "/keys/odaa-hsm-encryption-key" }},
 		{name: "sp-secret-end-date-not-rfc3339", key: "servicePrincipal.secretEndDate",
-			rule:   "must be an RFC 3339 time",
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2027-03-01" }},
+			rule: "must be an RFC 3339 time",
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2027-03-01"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-end-date-in-past", key: "servicePrincipal.secretEndDate",
-			rule:   "2026-12-02T00:00:00Z is in the past",
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2026-12-02T00:00:00Z" }},
+			rule: "2026-12-02T00:00:00Z is in the past",
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2026-12-02T00:00:00Z"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-end-date-now", key: "servicePrincipal.secretEndDate", rule: "is in the past",
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2026-12-03T00:00:00Z" }},
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2026-12-03T00:00:00Z"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-end-date-over-two-years", key: "servicePrincipal.secretEndDate",
-			rule:   "must be at most two years ahead",
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2028-12-03T00:00:01Z" }},
+			rule: "must be at most two years ahead",
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2028-12-03T00:00:01Z"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-end-date-exactly-two-years", key: "servicePrincipal.secretEndDate", wantOK: true,
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2028-12-03T00:00:00Z" }},
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2028-12-03T00:00:00Z"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-end-date-valid", key: "servicePrincipal.secretEndDate", wantOK: true,
-			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2027-03-01T00:00:00+01:00" }},
+			mutate: func(c *Config) {
+				c.ServicePrincipal.SecretEndDate = "2027-03-01T00:00:00+01:00"
+				c.ServicePrincipal.SecretRotationDays = 0
+			}},
 		{name: "sp-secret-lifetime-0", key: "servicePrincipal.secretLifetimeDays", rule: "must be 1–730 days, not 0",
 			mutate: func(c *Config) { c.ServicePrincipal.SecretLifetimeDays = 0 }},
 		{name: "sp-secret-lifetime-1", key: "servicePrincipal.secretLifetimeDays", wantOK: true,
@@ -409,6 +427,111 @@ func TestValidateRules(t *testing.T) {
 		{name: "sp-secret-lifetime-731", key: "servicePrincipal.secretLifetimeDays",
 			rule:   "must be 1–730 days, not 731",
 			mutate: func(c *Config) { c.ServicePrincipal.SecretLifetimeDays = 731 }},
+
+		// --- servicePrincipal.secretRotationDays
+		{name: "sp-rotation-off", key: "servicePrincipal.secretRotationDays", wantOK: true,
+			mutate: func(c *Config) { c.ServicePrincipal.SecretRotationDays = 0 }},
+		{name: "sp-rotation-6-days", key: "servicePrincipal.secretRotationDays", rule: "7–365 days, not 6",
+			mutate: func(c *Config) { c.ServicePrincipal.SecretRotationDays = 6 }},
+		{name: "sp-rotation-7-days", key: "servicePrincipal.secretRotationDays", wantOK: true,
+			mutate: func(c *Config) { c.ServicePrincipal.SecretRotationDays = 7 }},
+		{name: "sp-rotation-365-days", key: "servicePrincipal.secretRotationDays", wantOK: true,
+			mutate: func(c *Config) { c.ServicePrincipal.SecretRotationDays = 365 }},
+		{name: "sp-rotation-366-days", key: "servicePrincipal.secretRotationDays", rule: "7–365 days, not 366",
+			mutate: func(c *Config) { c.ServicePrincipal.SecretRotationDays = 366 }},
+		{name: "sp-rotation-with-end-date", key: "servicePrincipal.secretEndDate",
+			rule:   "must be empty when secretRotationDays is set",
+			mutate: func(c *Config) { c.ServicePrincipal.SecretEndDate = "2027-03-01T00:00:00Z" }},
+
+		// --- hsm.key.rotation
+		{name: "key-rotation-expiry-not-iso", key: "hsm.key.rotation.expiryTime", rule: "is not an ISO 8601 duration",
+			mutate: func(c *Config) { c.Hsm.Key.Rotation.ExpiryTime = "90 days" }},
+		{name: "key-rotation-expiry-bare-p", key: "hsm.key.rotation.expiryTime", rule: "is not an ISO 8601 duration",
+			mutate: func(c *Config) { c.Hsm.Key.Rotation.ExpiryTime = "P" }},
+		{name: "key-rotation-expiry-dangling-t", key: "hsm.key.rotation.expiryTime",
+			rule: "is not an ISO 8601 duration", mutate: func(c *Config) { c.Hsm.Key.Rotation.ExpiryTime = "P30DT" }},
+		{name: "key-rotation-expiry-27-days", key: "hsm.key.rotation.expiryTime", rule: "at least 28 days",
+			mutate: func(c *Config) { c.Hsm.Key.Rotation.ExpiryTime = "P27D" }},
+		{name: "key-rotation-expiry-671-hours", key: "hsm.key.rotation.expiryTime", rule: "at least 28 days",
+			mutate: func(c *Config) { c.Hsm.Key.Rotation.ExpiryTime = "PT671H" }},
+		{name: "key-rotation-expiry-28-days", key: "hsm.key.rotation.expiryTime", wantOK: true,
+			mutate: func(c *Config) { c.Hsm.Key.Rotation.ExpiryTime = "P28D" }},
+		{name: "key-rotation-expiry-4-weeks", key: "hsm.key.rotation.expiryTime", wantOK: true,
+			mutate: func(c *Config) { c.Hsm.Key.Rotation.ExpiryTime = "P4W" }},
+		{name: "key-rotation-expiry-one-year", key: "hsm.key.rotation.expiryTime", wantOK: true,
+			mutate: func(c *Config) { c.Hsm.Key.Rotation.ExpiryTime = "P1Y" }},
+		{name: "key-rotation-after-create-6-days", key: "hsm.key.rotation.rotateAfterCreate", rule: "at least 7 days",
+			mutate: func(c *Config) { c.Hsm.Key.Rotation.RotateAfterCreate = "P6D" }},
+		{name: "key-rotation-after-create-7-days", key: "hsm.key.rotation.rotateAfterCreate", wantOK: true,
+			mutate: func(c *Config) { c.Hsm.Key.Rotation.RotateAfterCreate = "P7D" }},
+		{name: "key-rotation-after-create-too-close-to-expiry", key: "hsm.key.rotation.rotateAfterCreate",
+			rule: "must come at least 7 days before expiry",
+			mutate: func(c *Config) {
+				c.Hsm.Key.Rotation.ExpiryTime, c.Hsm.Key.Rotation.RotateAfterCreate = "P28D", "P22D"
+			}},
+		{name: "key-rotation-after-create-7-days-before-expiry", key: "hsm.key.rotation.rotateAfterCreate",
+			wantOK: true, mutate: func(c *Config) {
+				c.Hsm.Key.Rotation.ExpiryTime, c.Hsm.Key.Rotation.RotateAfterCreate = "P28D", "P21D"
+			}},
+		{name: "key-rotation-before-expiry-without-expiry", key: "hsm.key.rotation.rotateBeforeExpiry",
+			rule: "needs expiryTime", mutate: func(c *Config) { c.Hsm.Key.Rotation.RotateBeforeExpiry = "P30D" }},
+		{name: "key-rotation-before-expiry-6-days", key: "hsm.key.rotation.rotateBeforeExpiry",
+			rule: "at least 7 days", mutate: func(c *Config) {
+				c.Hsm.Key.Rotation.ExpiryTime, c.Hsm.Key.Rotation.RotateBeforeExpiry = "P90D", "P6D"
+			}},
+		{name: "key-rotation-before-expiry-too-early", key: "hsm.key.rotation.rotateBeforeExpiry",
+			rule: "must leave at least 7 days after creation", mutate: func(c *Config) {
+				c.Hsm.Key.Rotation.ExpiryTime, c.Hsm.Key.Rotation.RotateBeforeExpiry = "P28D", "P22D"
+			}},
+		{name: "key-rotation-before-expiry-valid", key: "hsm.key.rotation.rotateBeforeExpiry", wantOK: true,
+			mutate: func(c *Config) {
+				c.Hsm.Key.Rotation.ExpiryTime, c.Hsm.Key.Rotation.RotateBeforeExpiry = "P90D", "P30D"
+			}},
+		{name: "key-rotation-both-triggers", key: "hsm.key.rotation.rotateBeforeExpiry", rule: "not both",
+			mutate: func(c *Config) {
+				r := &c.Hsm.Key.Rotation
+				r.ExpiryTime, r.RotateAfterCreate, r.RotateBeforeExpiry = "P90D", "P30D", "P30D"
+			}},
+
+		// --- audit
+		{name: "audit-retention-29", key: "audit.retentionDays", rule: "must be 30–730 days, not 29",
+			mutate: func(c *Config) { c.Audit.RetentionDays = 29 }},
+		{name: "audit-retention-30", key: "audit.retentionDays", wantOK: true,
+			mutate: func(c *Config) { c.Audit.RetentionDays = 30 }},
+		{name: "audit-retention-730", key: "audit.retentionDays", wantOK: true,
+			mutate: func(c *Config) { c.Audit.RetentionDays = 730 }},
+		{name: "audit-retention-731", key: "audit.retentionDays", rule: "must be 30–730 days, not 731",
+			mutate: func(c *Config) { c.Audit.RetentionDays = 731 }},
+		{name: "audit-disabled-ignores-settings", key: "audit.retentionDays", wantOK: true,
+			mutate: func(c *Config) { c.Audit.Enabled, c.Audit.RetentionDays = false, 1 }},
+		{name: "audit-email-not-an-address", key: "audit.alertEmails[1]", rule: "must be a bare e-mail address",
+			mutate: func(c *Config) { c.Audit.AlertEmails = []string{"secops@contoso.com", "secops"} }},
+		{name: "audit-email-with-display-name", key: "audit.alertEmails[0]", rule: "must be a bare e-mail address",
+			mutate: func(c *Config) { c.Audit.AlertEmails = []string{"SecOps <secops@contoso.com>"} }},
+		{name: "audit-emails-valid", key: "audit.alertEmails[0]", wantOK: true,
+			mutate: func(c *Config) { c.Audit.AlertEmails = []string{"secops@contoso.com", "dba.oncall@contoso.io"} }},
+		{name: "audit-action-group-not-an-id", key: "audit.actionGroupId", rule: "must be an action group's ARM ID",
+			mutate: func(c *Config) { c.Audit.ActionGroupID = "ag-secops" }},
+		{name: "audit-action-group-other-type", key: "audit.actionGroupId", rule: "must be an action group's ARM ID",
+			mutate: func(c *Config) {
+				c.Audit.ActionGroupID = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-ops" +
+					"/providers/Microsoft.Insights/scheduledQueryRules/ag-secops"
+			}},
+		{name: "audit-action-group-valid", key: "audit.actionGroupId", wantOK: true,
+			mutate: func(c *Config) {
+				c.Audit.ActionGroupID = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-ops" +
+					"/providers/microsoft.insights/actionGroups/ag-secops"
+			}},
+		{name: "audit-threshold-0", key: "audit.failureThreshold", rule: "must be 1–10000 failed operations, not 0",
+			mutate: func(c *Config) { c.Audit.FailureThreshold = 0 }},
+		{name: "audit-threshold-1", key: "audit.failureThreshold", wantOK: true,
+			mutate: func(c *Config) { c.Audit.FailureThreshold = 1 }},
+		{name: "audit-threshold-10001", key: "audit.failureThreshold", rule: "not 10001",
+			mutate: func(c *Config) { c.Audit.FailureThreshold = 10001 }},
+		{name: "audit-window-7", key: "audit.failureWindowMinutes", rule: "must be one of 5, 10, 15",
+			mutate: func(c *Config) { c.Audit.FailureWindowMinutes = 7 }},
+		{name: "audit-window-1440", key: "audit.failureWindowMinutes", wantOK: true,
+			mutate: func(c *Config) { c.Audit.FailureWindowMinutes = 1440 }},
 
 		// --- OCI DNS
 		{name: "oci-view-id-malformed", key: "ociDns.viewId", rule: "must be a DNS view OCID",
@@ -750,6 +873,26 @@ func TestLoad(t *testing.T) {
 		assert.Equal(t, want.Network, cfg.Network)
 	})
 
+	t.Run("audit-and-rotation-keep-other-defaults", func(t *testing.T) {
+		cfg, err := Load(project, source(map[string]string{
+			"proj:audit": `{"alertEmails": ["secops@contoso.com"], "failureThreshold": 2}`,
+			"proj:hsm":   `{"key": {"rotation": {"expiryTime": "P1Y"}}}`,
+		}))
+		require.NoError(t, err)
+		want := Defaults().Audit
+		want.AlertEmails, want.FailureThreshold = []string{"secops@contoso.com"}, 2
+		assert.Equal(t, want, cfg.Audit)
+		assert.Equal(t, KeyRotation{ExpiryTime: "P1Y"}, cfg.Hsm.Key.Rotation)
+		assert.True(t, cfg.Hsm.Key.Rotation.Enabled())
+		assert.False(t, Defaults().Hsm.Key.Rotation.Enabled())
+		assert.Equal(t, "odaa-hsm-encryption-key", cfg.Hsm.Key.Name)
+	})
+
+	t.Run("audit-unknown-field", func(t *testing.T) {
+		_, probs := loadProblems(t, source(map[string]string{"proj:audit": `{"retention": 60}`}))
+		assert.Contains(t, findProblem(t, probs, "audit").Rule, "unknown field")
+	})
+
 	t.Run("every-object-key-is-decoded", func(t *testing.T) {
 		cfg, err := Load(project, source(map[string]string{
 			"proj:servicePrincipal": `{"secretLifetimeDays": 30}`,
@@ -1057,5 +1200,24 @@ config:
 				t.Errorf("reported %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestParseISODuration(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"P90D", 90 * day}, {"P1Y", 365 * day}, {"P3M", 90 * day}, {"P2W", 14 * day}, {"PT72H", 72 * time.Hour},
+		{"P1Y10D", 375 * day}, {"P1DT12H30M15S", day + 12*time.Hour + 30*time.Minute + 15*time.Second},
+	} {
+		got, err := ParseISODuration(tc.in)
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, got, tc.in)
+	}
+	for _, bad := range []string{"", "P", "PT", "P0D", "90D", "P-1D", "P1.5D", "p90d", "P90DT"} {
+		_, err := ParseISODuration(bad)
+		assert.Error(t, err, bad)
 	}
 }

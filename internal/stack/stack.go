@@ -21,29 +21,43 @@ type Caller struct {
 	TenantID         string
 	SubscriptionID   string
 	DeployerObjectID string
+	// Now is the deployment's clock: the date rules and the client secret's rotation period read it.
+	Now time.Time
 }
 
 // Program is the Pulumi program: Compose, then export the stack outputs.
 func Program(ctx *pulumi.Context) error {
-	outputs, err := Compose(ctx)
-	if err != nil {
-		return err
+	return ProgramAt(time.Now)(ctx)
+}
+
+// ProgramAt is Program with a clock, which tests fix to run the program on a chosen date.
+func ProgramAt(now func() time.Time) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		outputs, err := ComposeAt(ctx, now())
+		if err != nil {
+			return err
+		}
+		for name, value := range outputs {
+			ctx.Export(name, value)
+		}
+		return nil
 	}
-	for name, value := range outputs {
-		ctx.Export(name, value)
-	}
-	return nil
 }
 
 // Compose reads and validates the stack's configuration, identifies the caller and deploys, returning the stack
 // outputs. Every configuration problem is reported together before any resource is registered.
 func Compose(ctx *pulumi.Context) (pulumi.Map, error) {
+	return ComposeAt(ctx, time.Now())
+}
+
+// ComposeAt is Compose at the given time.
+func ComposeAt(ctx *pulumi.Context, now time.Time) (pulumi.Map, error) {
 	cfg, loadErr := config.Load(ctx.Project(), contextSource{ctx})
 	var problems config.Problems
 	if loadErr != nil && !errors.As(loadErr, &problems) {
 		return nil, loadErr
 	}
-	if err := cfg.Validate(time.Now()); err != nil {
+	if err := cfg.Validate(now); err != nil {
 		var more config.Problems
 		if errors.As(err, &more) {
 			problems = append(problems, more...)
@@ -65,6 +79,7 @@ func Compose(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	caller.Now = now
 	return Deploy(ctx, cfg, caller)
 }
 
@@ -147,6 +162,11 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) (pulumi.Map, 
 			Type:       cfg.Hsm.Key.Type,
 			Size:       cfg.Hsm.Key.Size,
 			Operations: cfg.Hsm.Key.Operations,
+			Rotation: components.KeyRotationSpec{
+				ExpiryTime:         cfg.Hsm.Key.Rotation.ExpiryTime,
+				RotateAfterCreate:  cfg.Hsm.Key.Rotation.RotateAfterCreate,
+				RotateBeforeExpiry: cfg.Hsm.Key.Rotation.RotateBeforeExpiry,
+			},
 		},
 	})
 	if err != nil {
@@ -158,6 +178,8 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) (pulumi.Map, 
 		TenantID:           caller.TenantID,
 		SecretEndDate:      cfg.ServicePrincipal.SecretEndDate,
 		SecretLifetimeDays: cfg.ServicePrincipal.SecretLifetimeDays,
+		SecretRotationDays: cfg.ServicePrincipal.SecretRotationDays,
+		Now:                caller.Now,
 		HsmURI:             hsm.HsmURI,
 		HsmRole:            cfg.ServicePrincipal.Role,
 		HsmScope:           cfg.ServicePrincipal.Scope,
@@ -251,7 +273,7 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) (pulumi.Map, 
 		return nil, err
 	}
 
-	return pulumi.Map{
+	outputs := pulumi.Map{
 		"hsmName":                       pulumi.String(hsmName),
 		"hsmUri":                        hsm.HsmURI,
 		"keyId":                         hsm.KeyID,
@@ -264,7 +286,40 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) (pulumi.Map, 
 		"servicePrincipalSecret":        sp.ClientSecret,
 		"servicePrincipalSecretEndDate": sp.SecretEndDate,
 		"databases":                     dbOutputs,
-	}, nil
+	}
+	if err := deployAudit(ctx, cfg, hsm, nw.ResourceGroupName, hsmName, outputs); err != nil {
+		return nil, err
+	}
+	outputs["servicePrincipalSecretEndDates"] = sp.SecretEndDates
+	return outputs, nil
+}
+
+// deployAudit declares the HSM's audit trail when config enables it, and adds its outputs. It needs only the
+// HSM's ARM resource, so none of the HSM's data plane work waits for it.
+func deployAudit(ctx *pulumi.Context, cfg config.Config, hsm *components.ManagedHsm,
+	resourceGroupName pulumi.StringInput, hsmName string, outputs pulumi.Map) error {
+	if !cfg.Audit.Enabled {
+		return nil
+	}
+	audit, err := components.NewAudit(ctx, "audit", &components.AuditArgs{
+		ResourceGroupName:    resourceGroupName,
+		Location:             cfg.Location,
+		Tags:                 pulumi.ToStringMap(cfg.Tags),
+		WorkspaceName:        "log-" + hsmName,
+		RetentionDays:        cfg.Audit.RetentionDays,
+		HsmName:              hsmName,
+		HsmID:                hsm.HsmID,
+		AlertEmails:          cfg.Audit.AlertEmails,
+		ActionGroupID:        cfg.Audit.ActionGroupID,
+		FailureThreshold:     cfg.Audit.FailureThreshold,
+		FailureWindowMinutes: cfg.Audit.FailureWindowMinutes,
+	})
+	if err != nil {
+		return err
+	}
+	outputs["auditWorkspaceId"] = audit.WorkspaceID
+	outputs["auditWorkspaceCustomerId"] = audit.WorkspaceCustomerID
+	return nil
 }
 
 // readCertificates loads the security-domain certificates that the configuration names, keeping only the

@@ -28,9 +28,11 @@ const (
 
 // Registration is one resource the program registered, with what the engine was told about it.
 type Registration struct {
-	Type    string
-	Name    string
-	Custom  bool
+	Type   string
+	Name   string
+	Custom bool
+	// ID is the ID the mock cloud gave the resource.
+	ID      string
 	Inputs  resource.PropertyMap
 	Outputs resource.PropertyMap
 	// Parent is the parent's name, "" at the top.
@@ -112,7 +114,7 @@ func (c *Cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if args.Custom && !c.EchoOnly {
 		id, outputs = c.compute(args.TypeToken, args.Name, args.Inputs)
 	}
-	reg.Outputs = outputs
+	reg.ID, reg.Outputs = id, outputs
 
 	c.mu.Lock()
 	c.registrations = append(c.registrations, reg)
@@ -199,11 +201,26 @@ func (c *Cloud) compute(token, name string, in resource.PropertyMap) (string, re
 		set(map[string]any{"objectId": objectID})
 		return objectID, out
 	case "azuread:index/applicationPassword:ApplicationPassword":
+		// A given end date is kept; a relative one becomes a date, as the provider does at creation.
+		end := str(in, "endDate")
+		if end == "" {
+			end = "2027-03-03T00:00:00Z"
+		}
 		set(map[string]any{
 			"value": resource.MakeSecret(resource.NewStringProperty("mock~client~secret~" + name)),
-			"keyId": guid("key:" + name), "endDate": "2027-03-03T00:00:00Z",
+			"keyId": guid("key:" + name), "endDate": end,
 		})
 		return guid("password:" + name), out
+	case "azure-native:operationalinsights:Workspace":
+		ws := str(in, "workspaceName")
+		set(map[string]any{"name": ws, "customerId": guid("workspace:" + ws)})
+		return rg + "/providers/Microsoft.OperationalInsights/workspaces/" + ws, out
+	case "azure-native:insights:DiagnosticSetting":
+		return str(in, "resourceUri") + "/providers/Microsoft.Insights/diagnosticSettings/" + str(in, "name"), out
+	case "azure-native:insights:ActionGroup":
+		return rg + "/providers/Microsoft.Insights/actionGroups/" + str(in, "actionGroupName"), out
+	case "azure-native:insights/v20231201:ScheduledQueryRule":
+		return rg + "/providers/Microsoft.Insights/scheduledQueryRules/" + str(in, "ruleName"), out
 	case "oci:Dns/zone:Zone":
 		return "ocid1.dns-zone.oc1.." + hash(name), out
 	case "odaa:hsm:SecurityDomain":
