@@ -48,6 +48,9 @@ type AdbsCmekArgs struct {
 	OracleAppRole string
 	// RevertKeyOnDelete returns the database to Oracle-managed keys when this is deleted.
 	RevertKeyOnDelete bool
+	// KeyRoleOptions are added to the HSM role of the database's application, such as the HSM's KeepWithHsm.
+	// Optional.
+	KeyRoleOptions []pulumi.ResourceOption
 	// DNSReady must exist before any SQL step: the database resolves the HSM through them. Required.
 	DNSReady []pulumi.Resource
 }
@@ -148,7 +151,7 @@ func NewAdbsCmek(ctx *pulumi.Context, name string, args *AdbsCmekArgs,
 		Role:        pulumi.String(args.OracleAppRole),
 		Scope:       pulumi.String("/keys/" + args.KeyName),
 		PrincipalID: nonEmpty("object ID of the Azure application of "+args.DatabaseName, consent.ObjectId),
-	}, parent)
+	}, append([]pulumi.ResourceOption{parent}, args.KeyRoleOptions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("declaring HSM key role for %s: %w", args.DatabaseName, err)
 	}

@@ -140,7 +140,15 @@ type ManagedHsm struct {
 	DataPlane []pulumi.Resource
 
 	resourceName string
+	retained     bool
 }
+
+// KeepWithHsm is the option of every data plane resource of the HSM: when destroy keeps the HSM (no
+// hsm.allowDelete), it keeps them too, as they are. A kept HSM keeps its key and grants, and stays closed to
+// public networks: deleting its key or reopening its access on the way out would leave an HSM without the key
+// its databases used, or reachable from the internet, and the grants' deletes could not reach a closed HSM
+// once its private endpoint is gone.
+func (h *ManagedHsm) KeepWithHsm() pulumi.ResourceOption { return pulumi.RetainOnDelete(h.retained) }
 
 // NewManagedHsm creates the HSM and everything that makes it usable.
 func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
@@ -154,7 +162,7 @@ func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 	}
 	comp := &ManagedHsm{
 		Name: args.Name, Host: args.Name + "." + args.DNSSuffix, KeyName: args.Key.Name,
-		resourceName: name,
+		resourceName: name, retained: !args.AllowDelete,
 	}
 	if err := ctx.RegisterComponentResource(ManagedHsmType, name, comp, opts...); err != nil {
 		return nil, fmt.Errorf("registering managed HSM component %s: %w", name, err)
@@ -214,7 +222,7 @@ func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 		Role:        pulumi.String(args.DeployerRole),
 		Scope:       pulumi.String(args.DeployerRoleScope),
 		PrincipalID: pulumi.String(args.DeployerObjectID),
-	}, parent)
+	}, parent, comp.KeepWithHsm())
 	if err != nil {
 		return nil, fmt.Errorf("declaring deployer role on managed HSM %s: %w", args.Name, err)
 	}
@@ -226,7 +234,7 @@ func NewManagedHsm(ctx *pulumi.Context, name string, args *ManagedHsmArgs,
 		KeySize:        pulumi.Int(args.Key.Size),
 		Operations:     pulumi.ToStringArray(args.Key.Operations),
 		RotationPolicy: args.Key.Rotation.policy(),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{deployerRole}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{deployerRole}), comp.KeepWithHsm())
 	if err != nil {
 		return nil, fmt.Errorf("declaring key %s in managed HSM %s: %w", args.Key.Name, args.Name, err)
 	}
@@ -433,7 +441,7 @@ func (h *ManagedHsm) LockNetwork(ctx *pulumi.Context, after []pulumi.Resource) (
 		PublicNetworkAccess: pulumi.String("Disabled"),
 		DefaultAction:       pulumi.String("Deny"),
 		Bypass:              pulumi.String("AzureServices"),
-	}, pulumi.Parent(h), pulumi.DependsOn(deps))
+	}, pulumi.Parent(h), pulumi.DependsOn(deps), h.KeepWithHsm())
 	if err != nil {
 		return nil, fmt.Errorf("declaring network lock of managed HSM %s: %w", h.Name, err)
 	}

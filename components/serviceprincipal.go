@@ -35,6 +35,8 @@ type ServicePrincipalArgs struct {
 	HsmURI   pulumi.StringInput
 	HsmRole  string
 	HsmScope string
+	// HsmRoleOptions are added to the role assignment, such as the HSM's KeepWithHsm. Optional.
+	HsmRoleOptions []pulumi.ResourceOption
 }
 
 // ServicePrincipal is an application, its service principal and a password. Its three IDs differ, and only the
@@ -124,7 +126,7 @@ func NewServicePrincipal(ctx *pulumi.Context, name string, args *ServicePrincipa
 			Role:        pulumi.String(args.HsmRole),
 			Scope:       pulumi.String(args.HsmScope),
 			PrincipalID: nonEmpty("object ID of service principal "+args.DisplayName, sp.ObjectId),
-		}, parent)
+		}, append([]pulumi.ResourceOption{parent}, args.HsmRoleOptions...)...)
 		if err != nil {
 			return nil, fmt.Errorf("declaring HSM role of %s: %w", args.DisplayName, err)
 		}

@@ -35,6 +35,20 @@ func TestTeardownKeepsTheHsmByDefault(t *testing.T) {
 		"a retained HSM does not make a missing backup block the destroy")
 }
 
+// A kept HSM keeps its key, its grants and its closed network as they are: deleting the key or reopening public
+// access on the way out would leave the databases' key gone or the HSM reachable from the internet.
+var keptWithHsm = []string{"hsm-key", "hsm-deployer-crypto-role", "hsm-network-lock", "service-principal-hsm-role",
+	"cmek-adbhsmdemo-key-role"}
+
+func TestTeardownKeepsTheHsmsDataPlaneWithIt(t *testing.T) {
+	kept := deployed(t)
+	deletable := teardownRun(t, map[string]any{"allowDelete": true, "protect": false})
+	for _, name := range keptWithHsm {
+		assert.Truef(t, kept.get(t, name).Retain, "%s is kept with a kept HSM", name)
+		assert.Falsef(t, deletable.get(t, name).Retain, "%s goes with an HSM that may be deleted", name)
+	}
+}
+
 func TestTeardownWhenDeletingIsAllowed(t *testing.T) {
 	r := teardownRun(t, map[string]any{"allowDelete": true, "protect": false})
 	h := r.get(t, "hsm-hsm")

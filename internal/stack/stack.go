@@ -183,6 +183,7 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) (pulumi.Map, 
 		HsmURI:             hsm.HsmURI,
 		HsmRole:            cfg.ServicePrincipal.Role,
 		HsmScope:           cfg.ServicePrincipal.Scope,
+		HsmRoleOptions:     []pulumi.ResourceOption{hsm.KeepWithHsm()},
 	})
 	if err != nil {
 		return nil, err
@@ -255,6 +256,7 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) (pulumi.Map, 
 			OracleAppRole:            cfg.Cmek.OracleAppRole,
 			RevertKeyOnDelete:        cfg.Cmek.RevertKeyOnDelete,
 			DNSReady:                 dnsReady,
+			KeyRoleOptions:           []pulumi.ResourceOption{hsm.KeepWithHsm()},
 		})
 		if err != nil {
 			return nil, err
