@@ -74,6 +74,70 @@ func TestSecurityDomainDeleteChecksTheBackup(t *testing.T) {
 		}
 	})
 
+	t.Run("another-hsms-readable-domain-stops-the-delete", func(t *testing.T) {
+		env, state, path := created(t, true)
+		// A readable domain, but another HSM's: it restores nothing of this one.
+		other := fakehsm.New(t)
+		otherEnv := newTestEnv(t, other, fakehsm.DefaultAdministratorID)
+		otherDir := t.TempDir()
+		otherEnv.mustCreate(sdToken, sdInputs(other, otherDir))
+		data, err := os.ReadFile(filepath.Join(otherDir, "sd.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err = env.delete(sdToken, "sd", state)
+		if err == nil || !strings.Contains(err.Error(), "differs from this HSM's security domain") {
+			t.Fatalf("delete = %v, want a refusal: the file is not this HSM's domain", err)
+		}
+	})
+
+	t.Run("missing-key-files-are-written-again-from-state", func(t *testing.T) {
+		env, state, path := created(t, true)
+		keyDir := filepath.Join(filepath.Dir(path), "keys")
+		keys, err := filepath.Glob(filepath.Join(keyDir, "*-sd-key*.pem"))
+		if err != nil || len(keys) != 3 {
+			t.Fatalf("generated keys: %v %v", keys, err)
+		}
+		want, err := os.ReadFile(keys[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(keys[1]); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.delete(sdToken, "sd", state); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(keys[1])
+		if err != nil || string(got) != string(want) {
+			t.Fatalf("the key was not written back as it was: %v", err)
+		}
+		if m := mode(t, keys[1]); m != 0o600 {
+			t.Errorf("mode %o, want 600", m)
+		}
+		if !env.logs.Contains("key pair files", "written again from the stack's state") {
+			t.Errorf("no warning:\n%s", env.logs.All())
+		}
+	})
+
+	t.Run("a-changed-key-file-stops-the-delete", func(t *testing.T) {
+		env, state, path := created(t, true)
+		keys, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "keys", "*-sd-key*.pem"))
+		if len(keys) != 3 {
+			t.Fatalf("generated keys: %v", keys)
+		}
+		if err := os.WriteFile(keys[0], []byte("another key"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := env.delete(sdToken, "sd", state)
+		if err == nil || !strings.Contains(err.Error(), "differs from the key pair kept in state") {
+			t.Fatalf("delete = %v, want a refusal naming the changed key file", err)
+		}
+	})
+
 	// An HSM that was already active holds no copy in state: with the HSM deletable a missing file stops the
 	// teardown; with the HSM retained it is only reported.
 	for _, tc := range []struct {

@@ -269,6 +269,8 @@ func (r *SecurityDomain) Delete(ctx context.Context, req infer.DeleteRequest[Sec
 	name, path := hsmNameOf(st.SecurityDomainArgs), st.SecurityDomainPath
 	log := p.GetLogger(ctx)
 	rewritten, err := ensureBackup(path, st.SecurityDomainJSON)
+	keys, keyErr := ensureKeys(st, name)
+	err = errors.Join(err, keyErr)
 	if err != nil {
 		if st.RequireBackupOnDelete {
 			return infer.DeleteResponse{}, fmt.Errorf("refusing to let managed HSM %s be deleted without a "+
@@ -279,6 +281,10 @@ func (r *SecurityDomain) Delete(ctx context.Context, req infer.DeleteRequest[Sec
 	if rewritten {
 		log.Warningf("the security domain file %s of %s was missing; written again from the stack's state", path,
 			name)
+	}
+	if len(keys) > 0 {
+		log.Warningf("key pair files of %s were missing; written again from the stack's state: %s", name,
+			strings.Join(keys, ", "))
 	}
 	log.Warningf("managed HSM %s stays active: a security domain cannot be withdrawn; keep %s", name, path)
 	return infer.DeleteResponse{}, nil
@@ -304,14 +310,67 @@ func ensureBackup(path, kept string) (rewritten bool, err error) {
 	case err != nil:
 		return false, fmt.Errorf("reading the security domain file %s: %w", path, err)
 	}
-	if _, perr := securitydomain.Parse(data); perr == nil || kept != "" && string(data) == kept {
-		return false, nil
-	} else if kept == "" {
+	if kept != "" {
+		// The state's copy is this HSM's domain: a file that differs, even a readable one, belongs to another
+		// (an earlier HSM of the same name and path) and restores nothing of this one.
+		if string(data) == kept {
+			return false, nil
+		}
+		return false, fmt.Errorf("%s differs from this HSM's security domain kept in state (another HSM's?): "+
+			"move it aside and delete again, and the copy from state is written there", path)
+	}
+	if _, perr := securitydomain.Parse(data); perr != nil {
 		return false, fmt.Errorf("%s is not a readable security domain (%w) and the state holds no copy", path,
 			perr)
 	}
-	return false, fmt.Errorf("%s is not a readable security domain and differs from the copy in state: move it "+
-		"aside and delete again, and the copy from state is written there", path)
+	return false, nil
+}
+
+// ensureKeys checks that the key pairs the plugin generated, which the state also holds, are still in the key
+// directory: without a quorum of them the security domain opens nothing. Missing files are written back from
+// state (private keys mode 0600); a file with other content is an error. It returns the files written.
+func ensureKeys(st SecurityDomainState, name string) ([]string, error) {
+	if len(st.PrivateKeys) == 0 {
+		return nil, nil // the holders keep their keys; nothing of theirs is here to check
+	}
+	if len(st.WrappingCertificates) != len(st.PrivateKeys) || st.KeyDirectory == "" {
+		return nil, errors.New("the state's key pairs are incomplete: recover them with `pulumi stack output " +
+			"--show-secrets`")
+	}
+	var written []string
+	for i, keyPEM := range st.PrivateKeys {
+		files := []struct {
+			path    string
+			data    string
+			private bool
+		}{
+			{filepath.Join(st.KeyDirectory, fmt.Sprintf("%s-sd-key%d.pem", name, i+1)), keyPEM, true},
+			{filepath.Join(st.KeyDirectory, fmt.Sprintf("%s-sd-cert%d.pem", name, i+1)), st.WrappingCertificates[i],
+				false},
+		}
+		for _, f := range files {
+			old, err := os.ReadFile(f.path)
+			switch {
+			case err == nil && string(old) == f.data:
+				continue
+			case err == nil:
+				return written, fmt.Errorf("%s differs from the key pair kept in state: move it aside and delete "+
+					"again, and the copy from state is written there", f.path)
+			case !errors.Is(err, fs.ErrNotExist):
+				return written, fmt.Errorf("reading %s: %w", f.path, err)
+			}
+			if f.private {
+				err = writeSecretFile(f.path, []byte(f.data))
+			} else {
+				err = writeFileAtomic(f.path, []byte(f.data), 0o644)
+			}
+			if err != nil {
+				return written, fmt.Errorf("writing %s back from state: %w", f.path, err)
+			}
+			written = append(written, f.path)
+		}
+	}
+	return written, nil
 }
 
 // Diff replaces the resource only for another HSM. Wrapping settings change in place, where Update explains
