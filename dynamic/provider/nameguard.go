@@ -174,7 +174,8 @@ func (r *NameGuard) Delete(ctx context.Context, req infer.DeleteRequest[NameGuar
 		return infer.DeleteResponse{}, nil
 	}
 	if err != nil {
-		return infer.DeleteResponse{}, err
+		return infer.DeleteResponse{}, fmt.Errorf("reading soft-deleted managed HSM %s in %s before purging it: %w",
+			st.Name, st.Location, err)
 	}
 	if deleted.PurgeProtection {
 		return infer.DeleteResponse{}, fmt.Errorf("not purging managed HSM %s in %s: Azure reports purge "+
@@ -184,7 +185,7 @@ func (r *NameGuard) Delete(ctx context.Context, req infer.DeleteRequest[NameGuar
 	log.InfoStatusf("purging soft-deleted managed HSM %s in %s", st.Name, st.Location)
 	w := r.env.wait(ctx, "purge of managed HSM "+st.Name, r.env.purgeTimeout())
 	if err := mgmt.PurgeDeleted(ctx, st.SubscriptionID, st.Location, st.Name, w); err != nil {
-		return infer.DeleteResponse{}, err
+		return infer.DeleteResponse{}, fmt.Errorf("purging managed HSM %s in %s: %w", st.Name, st.Location, err)
 	}
 	log.Warningf("managed HSM %s is purged: its keys are gone for good and its name is free", st.Name)
 	return infer.DeleteResponse{}, nil

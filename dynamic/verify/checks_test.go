@@ -173,7 +173,8 @@ func TestCheckRoundTrip(t *testing.T) {
 		fake := newFake(t)
 		createKey(t, fake, 2048, defaultOps...)
 		fake.Assign(principal, fakehsm.RoleCryptoUser, "/keys/"+keyName)
-		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp", hsm.Retry{})
+		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, defaultOps, "sp",
+			hsm.Retry{})
 		assert.Equal(t, verify.Pass, got.Status, got.Reason)
 		assert.Equal(t, 1, fake.Requests(fakehsm.RouteEncrypt))
 		assert.Equal(t, 1, fake.Requests(fakehsm.RouteDecrypt))
@@ -189,16 +190,16 @@ func TestCheckRoundTrip(t *testing.T) {
 		var lines []string
 		retry := hsm.Retry{Attempts: 3, Initial: time.Second, Sleep: noSleep,
 			Progress: func(msg string) { lines = append(lines, msg) }}
-		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp", retry)
+		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, defaultOps, "sp", retry)
 		assert.Equal(t, verify.Pass, got.Status, got.Reason)
 		require.Len(t, lines, 2)
-		assert.Contains(t, lines[0], "encrypting with "+keyName+" as sp: attempt 1 of 3")
+		assert.Contains(t, lines[0], "encrypt with "+keyName+" as sp: attempt 1 of 3")
 	})
 	t.Run("no-role", func(t *testing.T) {
 		fake := newFake(t)
 		createKey(t, fake, 2048, defaultOps...)
 		retry := hsm.Retry{Attempts: 3, Sleep: noSleep}
-		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp", retry)
+		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, defaultOps, "sp", retry)
 		assert.Equal(t, verify.Fail, got.Status)
 		assert.Contains(t, got.Reason, "still failing after 3 attempts")
 	})
@@ -206,8 +207,21 @@ func TestCheckRoundTrip(t *testing.T) {
 		fake := newFake(t)
 		createKey(t, fake, 2048, "wrapKey", "unwrapKey")
 		fake.Assign(principal, fakehsm.RoleCryptoUser, "/keys/"+keyName)
-		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, "sp", hsm.Retry{})
+		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, defaultOps, "sp",
+			hsm.Retry{})
 		assert.Equal(t, verify.Fail, got.Status)
+	})
+	t.Run("wrap-only-key-is-proven-by-wrapping", func(t *testing.T) {
+		fake := newFake(t)
+		ops := []string{"wrapKey", "unwrapKey"}
+		createKey(t, fake, 2048, ops...)
+		fake.Assign(principal, fakehsm.RoleCryptoUser, "/keys/"+keyName)
+		got := verify.CheckRoundTrip(testCtx(t), keysClient(t, fake, principal), keyName, ops, "sp", hsm.Retry{})
+		assert.Equal(t, verify.Pass, got.Status, got.Reason)
+		assert.Contains(t, got.Check, "wrap/unwrap")
+		assert.Equal(t, 1, fake.Requests(fakehsm.RouteWrapKey))
+		assert.Equal(t, 1, fake.Requests(fakehsm.RouteUnwrapKey))
+		assert.Zero(t, fake.Requests(fakehsm.RouteEncrypt))
 	})
 }
 
@@ -243,6 +257,15 @@ func TestCheckCannotCreateKey(t *testing.T) {
 			"/keys/"+keyName)
 		assert.Equal(t, verify.Fail, got.Status)
 		assert.Contains(t, got.Reason, "network rules, not by RBAC")
+	})
+	t.Run("other-errors-prove-nothing", func(t *testing.T) {
+		// A 400 is a refusal, but not for lack of permission: it must not count as proof.
+		fake := newFake(t, fakehsm.WithFaults(fakehsm.Fault{Route: fakehsm.RouteCreateKey, Times: 1,
+			Status: 400, Code: "BadParameter", Message: "unsupported"}))
+		got := verify.CheckCannotCreateKey(testCtx(t), keysClient(t, fake, principal), "sp", hsmrbac.CryptoUser,
+			"/keys/"+keyName)
+		assert.Equal(t, verify.Fail, got.Status)
+		assert.Contains(t, got.Reason, "not 403")
 	})
 	t.Run("configured-to-create-keys-makes-no-probe", func(t *testing.T) {
 		fake := newFake(t)

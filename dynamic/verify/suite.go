@@ -141,7 +141,7 @@ func runPrincipal(ctx context.Context, s Stack, env Env) []Result {
 		return fail(err)
 	}
 	return []Result{
-		CheckRoundTrip(ctx, keys, s.Key.Name, who, env.Propagation),
+		CheckRoundTrip(ctx, keys, s.Key.Name, s.Key.Operations, who, env.Propagation),
 		CheckCannotCreateKey(ctx, keys, who, sp.Role, sp.Scope),
 		CheckCannotAssignRole(ctx, roles, who, sp.ObjectID),
 	}
