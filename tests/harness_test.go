@@ -86,7 +86,7 @@ func (c *stackConfig) secret(t testing.TB, key string, v any) {
 }
 
 // patch merges fields into a project object key, the way `pulumi config set --path` does.
-func (c *stackConfig) patch(t *testing.T, key string, fields map[string]any) {
+func (c *stackConfig) patch(t testing.TB, key string, fields map[string]any) {
 	t.Helper()
 	obj := map[string]any{}
 	if raw, ok := c.values[project+":"+key]; ok {

@@ -178,8 +178,13 @@ func TestNoFalseEdges(t *testing.T) {
 		"the declared dependencies give another critical path than the true one")
 	assert.InDelta(t, float64(f.true.Minutes), f.criticalMin, 1e-9,
 		"the declared dependencies make the critical path longer than the clouds require")
-	assert.LessOrEqualf(t, f.wallOverCritical, maxWallOverCritical,
-		"wall %.1f min over a critical path of %.1f min", f.wallMin, f.criticalMin)
+	if raceEnabled {
+		t.Logf("race detector on: wall %.1f min over a critical path of %.1f min, not bounded", f.wallMin,
+			f.criticalMin)
+	} else {
+		assert.LessOrEqualf(t, f.wallOverCritical, maxWallOverCritical,
+			"wall %.1f min over a critical path of %.1f min", f.wallMin, f.criticalMin)
+	}
 
 	s := timeline.ByName(f.spans)
 	overlap := func(a, b string) {
@@ -229,26 +234,49 @@ func TestCriticalPath(t *testing.T) {
 }
 
 // BenchmarkTimeline deploys the scenario's stack (Pulumi.dev.yaml) with scaled provisioning times and reports,
-// in cloud minutes: the simulated wall time, the critical path of the declared dependencies, the sum of all
-// steps, and wall over critical path. With ODAA_TIMELINE_OUT=<dir> it also writes timeline.svg and
-// timeline.txt (the critical path step by step) there.
+// in cloud minutes: the simulated wall time, the critical path of the declared dependencies and of the true
+// ones, the sum of all steps, and wall over critical path. The same for the dev stack with the restart after
+// routing (the guide's step 7.4), and with 10 databases sharing the HSM. With ODAA_TIMELINE_OUT=<dir> the dev
+// stack's run also writes timeline.svg and timeline.txt (the critical path step by step) there.
 func BenchmarkTimeline(b *testing.B) {
-	dbs := []string{"adbhsmdemo"}
-	cfg := devConfig(b)
-	var f figures
-	var worst float64
-	for b.Loop() {
-		f = analyse(b, runTimed(b, cfg, benchScale), dbs, benchScale)
-		worst = max(worst, f.wallOverCritical)
-	}
-	b.ReportMetric(f.wallMin, "wall-min")
-	b.ReportMetric(f.criticalMin, "critical-min")
-	b.ReportMetric(float64(f.true.Minutes), "true-critical-min")
-	b.ReportMetric(f.sumMin, "sum-min")
-	b.ReportMetric(f.wallOverCritical, "wall/critical")
-	b.ReportMetric(worst, "worst-wall/critical")
-	if dir := os.Getenv("ODAA_TIMELINE_OUT"); dir != "" {
-		writeTimeline(b, dir, f)
+	for _, tc := range []struct {
+		name    string
+		restart bool
+		dbs     int
+	}{
+		{name: "dev", dbs: 1},
+		{name: "dev-restart", restart: true, dbs: 1},
+		{name: "databases=10", dbs: 10},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := devConfig(b)
+			dbs := []string{"adbhsmdemo"}
+			if tc.dbs > 1 {
+				dbs = make([]string, tc.dbs)
+				for i := range dbs {
+					dbs[i] = fmt.Sprintf("adb%02d", i+1)
+				}
+				withDatabases(b, cfg, dbs...)
+			}
+			if tc.restart {
+				cfg.patch(b, "cmek", map[string]any{"restartAfterRouting": true})
+			}
+			var f figures
+			var worst float64
+			for b.Loop() {
+				f = analyse(b, runTimed(b, cfg, benchScale), dbs, benchScale)
+				worst = max(worst, f.wallOverCritical)
+			}
+			b.ReportMetric(f.wallMin, "wall-min")
+			b.ReportMetric(f.criticalMin, "critical-min")
+			b.ReportMetric(float64(f.true.Minutes), "true-critical-min")
+			b.ReportMetric(f.sumMin, "sum-min")
+			b.ReportMetric(f.wallOverCritical, "wall/critical")
+			b.ReportMetric(worst, "worst-wall/critical")
+			if dir := os.Getenv("ODAA_TIMELINE_OUT"); dir != "" && tc.name == "dev" {
+				writeTimeline(b, dir, f)
+			}
+		})
 	}
 }
 
