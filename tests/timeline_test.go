@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -235,9 +236,10 @@ func TestCriticalPath(t *testing.T) {
 
 // BenchmarkTimeline deploys the scenario's stack (Pulumi.dev.yaml) with scaled provisioning times and reports,
 // in cloud minutes: the simulated wall time, the critical path of the declared dependencies and of the true
-// ones, the sum of all steps, and wall over critical path. The same for the dev stack with the restart after
-// routing (the guide's step 7.4), and with 10 databases sharing the HSM. With ODAA_TIMELINE_OUT=<dir> the dev
-// stack's run also writes timeline.svg and timeline.txt (the critical path step by step) there.
+// ones, the sum of all steps, and wall over critical path (median run; best and worst too). The same for the
+// dev stack with the restart after routing (the guide's step 7.4), and with 10 databases sharing the HSM. With
+// ODAA_TIMELINE_OUT=<dir> the dev stack's median run also writes timeline.svg and timeline.txt (the critical
+// path step by step) there.
 func BenchmarkTimeline(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
@@ -261,18 +263,21 @@ func BenchmarkTimeline(b *testing.B) {
 			if tc.restart {
 				cfg.patch(b, "cmek", map[string]any{"restartAfterRouting": true})
 			}
-			var f figures
-			var worst float64
+			var runs []figures
 			for b.Loop() {
-				f = analyse(b, runTimed(b, cfg, benchScale), dbs, benchScale)
-				worst = max(worst, f.wallOverCritical)
+				runs = append(runs, analyse(b, runTimed(b, cfg, benchScale), dbs, benchScale))
 			}
+			// Scheduling noise of a millisecond is a tenth of a cloud minute here: report the median run, and
+			// the best and the worst.
+			sort.Slice(runs, func(i, j int) bool { return runs[i].wallOverCritical < runs[j].wallOverCritical })
+			f := runs[len(runs)/2]
 			b.ReportMetric(f.wallMin, "wall-min")
 			b.ReportMetric(f.criticalMin, "critical-min")
 			b.ReportMetric(float64(f.true.Minutes), "true-critical-min")
 			b.ReportMetric(f.sumMin, "sum-min")
 			b.ReportMetric(f.wallOverCritical, "wall/critical")
-			b.ReportMetric(worst, "worst-wall/critical")
+			b.ReportMetric(runs[0].wallOverCritical, "best-wall/critical")
+			b.ReportMetric(runs[len(runs)-1].wallOverCritical, "worst-wall/critical")
 			if dir := os.Getenv("ODAA_TIMELINE_OUT"); dir != "" && tc.name == "dev" {
 				writeTimeline(b, dir, f)
 			}

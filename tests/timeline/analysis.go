@@ -99,9 +99,14 @@ func (p Path) Significant(g Graph) []string {
 
 // Sum is the time of every step done one after another, as a walkthrough by hand does them.
 func (g Graph) Sum() Minutes {
+	names := make([]string, 0, len(g.Minutes))
+	for n := range g.Minutes {
+		names = append(names, n)
+	}
+	sort.Strings(names) // a fixed order gives the same rounding on every run
 	var total Minutes
-	for _, m := range g.Minutes {
-		total += m
+	for _, n := range names {
+		total += g.Minutes[n]
 	}
 	return total
 }

@@ -70,8 +70,8 @@ func (p Picture) SVG(spans []Span) string {
 		if n, ok := step[s.Name]; ok {
 			color, label = "#d62728", fmt.Sprintf("%d. %s", n, s.Name)
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", labelW-6, y+12,
-			html.EscapeString(label))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" fill="%s">%s</text>`+"\n", labelW-6, y+12,
+			map[bool]string{true: "#d62728", false: "black"}[step[s.Name] > 0], html.EscapeString(label))
 		x0, x1 := x(minutes(s.Start)), x(minutes(s.End))
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s: %.1f min</title>`+
 			`</rect>`+"\n", x0, y+2, math.Max(x1-x0, 1), rowH-4, color, html.EscapeString(s.Name), float64(s.Minutes))
