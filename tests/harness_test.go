@@ -32,7 +32,7 @@ type stackConfig struct {
 }
 
 // devConfig is Pulumi.yaml's defaults with Pulumi.dev.yaml on top and the one secret the dev stack needs.
-func devConfig(t *testing.T) *stackConfig {
+func devConfig(t testing.TB) *stackConfig {
 	t.Helper()
 	c := &stackConfig{values: map[string]string{}}
 
@@ -59,7 +59,7 @@ func devConfig(t *testing.T) *stackConfig {
 	return c
 }
 
-func readYAML(t *testing.T, name string, into any) {
+func readYAML(t testing.TB, name string, into any) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", name))
 	require.NoError(t, err)
@@ -67,7 +67,7 @@ func readYAML(t *testing.T, name string, into any) {
 }
 
 // set stores a value: strings as they are, everything else as JSON, as the engine does.
-func (c *stackConfig) set(t *testing.T, key string, v any) {
+func (c *stackConfig) set(t testing.TB, key string, v any) {
 	t.Helper()
 	if s, ok := v.(string); ok {
 		c.values[key] = s
@@ -79,14 +79,14 @@ func (c *stackConfig) set(t *testing.T, key string, v any) {
 }
 
 // secret stores a project key as a secret.
-func (c *stackConfig) secret(t *testing.T, key string, v any) {
+func (c *stackConfig) secret(t testing.TB, key string, v any) {
 	t.Helper()
 	c.set(t, project+":"+key, v)
 	c.secrets = append(c.secrets, project+":"+key)
 }
 
 // patch merges fields into a project object key, the way `pulumi config set --path` does.
-func (c *stackConfig) patch(t *testing.T, key string, fields map[string]any) {
+func (c *stackConfig) patch(t testing.TB, key string, fields map[string]any) {
 	t.Helper()
 	obj := map[string]any{}
 	if raw, ok := c.values[project+":"+key]; ok {
@@ -105,7 +105,7 @@ func (c *stackConfig) run(t *testing.T, cloud *mockcloud.Cloud) error {
 }
 
 // runProgram executes any program under the mock engine with this configuration.
-func (c *stackConfig) runProgram(t *testing.T, cloud *mockcloud.Cloud, program pulumi.RunFunc) error {
+func (c *stackConfig) runProgram(t testing.TB, cloud pulumi.MockResourceMonitor, program pulumi.RunFunc) error {
 	t.Helper()
 	values, err := json.Marshal(c.values)
 	require.NoError(t, err)

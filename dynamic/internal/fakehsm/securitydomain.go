@@ -135,6 +135,12 @@ func (s *Server) downloadPending(c *call) *apiError {
 		return err
 	}
 	s.mu.Lock()
+	if op := s.sd.download; op != nil && !s.cfg.completeAt.IsZero() {
+		op.pollsLeft = 0
+		if s.now().Before(s.cfg.completeAt) {
+			op.pollsLeft = 1
+		}
+	}
 	st, err := pollLocked(s.sd.download, "download")
 	if err == nil && st.Status == StatusSuccess {
 		s.sd.activated = true

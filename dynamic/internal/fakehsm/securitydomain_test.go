@@ -7,6 +7,7 @@ package fakehsm_test
 import (
 	"encoding/json"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -215,4 +216,37 @@ func TestSecurityDomainRestore(t *testing.T) {
 		Value: enc.Result}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, params.Value, dec.Result)
+}
+
+// With a completion moment, the download stays in progress however often it is polled until the server's clock
+// reaches that moment, and is done from then on.
+func TestSecurityDomainDownloadCompletesAtAMoment(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	fake := fakehsm.New(t, fakehsm.WithClock(clock), fakehsm.WithCompletionAt(clock().Add(30*time.Second)))
+	sd := sdClient(t, fake, admin)
+	ctx := testCtx(t)
+	body, err := securitydomain.NewDownloadRequest(certificatesOf(downloadKeys(t)), 2)
+	require.NoError(t, err)
+	_, _, err = sd.Download(ctx, body)
+	require.NoError(t, err)
+
+	for _, step := range []time.Duration{0, 0, 0, 10 * time.Second, 19 * time.Second} {
+		advance(step)
+		st, err := sd.DownloadStatus(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, fakehsm.StatusInProgress, st.State, "at %s", clock().Format(time.TimeOnly))
+		assert.False(t, fake.Activated())
+	}
+	advance(time.Second)
+	st, err := sd.DownloadStatus(ctx)
+	require.NoError(t, err)
+	assert.True(t, st.Done(), "status %q at the completion moment", st.State)
+	assert.True(t, fake.Activated())
+	advance(time.Hour)
+	st, err = sd.DownloadStatus(ctx)
+	require.NoError(t, err)
+	assert.True(t, st.Done(), "a finished download stays finished")
 }

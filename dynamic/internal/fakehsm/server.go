@@ -48,6 +48,7 @@ type config struct {
 	retryAfter            string
 	retryAfterMs          int
 	pendingPolls          int
+	completeAt            time.Time
 	knownPrincipals       map[string]bool
 	propagationAttempts   int
 	propagationPrincipals map[string]bool
@@ -92,6 +93,11 @@ func WithRetryAfterMs(ms int) Option { return func(c *config) { c.retryAfterMs =
 // WithPendingPolls sets how many polls of a security domain download or upload answer InProgress before
 // the operation reports Success. The default is 1.
 func WithPendingPolls(n int) Option { return func(c *config) { c.pendingPolls = max(n, 0) } }
+
+// WithCompletionAt makes the security domain download (the activation) finish at a moment of the server's clock
+// (see WithClock) instead of after a number of polls: polls before it answer InProgress, polls from it on Success.
+// A test driving the clock can then measure how long after the service finished its client noticed.
+func WithCompletionAt(at time.Time) Option { return func(c *config) { c.completeAt = at } }
 
 // WithKnownPrincipals restricts the directory to the given principals (plus the administrators): a role
 // assignment for any other principal answers PrincipalNotFound. By default every principal is known.
