@@ -76,7 +76,15 @@ func trueDeps(dbs []string) map[string][]string {
 		"service-principal-app":      nil,
 		"service-principal-sp":       {"service-principal-app"},
 		"service-principal-secret":   {"service-principal-app"},
-		"service-principal-hsm-role": {"service-principal-sp", "hsm-security-domain"},
+		"service-principal-secret-a": {"service-principal-app"},
+		"service-principal-secret-b": {"service-principal-app"},
+		// The audit trail needs the HSM's ARM ID and nothing of its data plane; the alert reads the workspace
+		// the diagnostic setting fills, and an action group needs only the resource group.
+		"audit-workspace":             {"network-rg"},
+		"audit-hsm-diagnostics":       {"hsm-hsm", "audit-workspace"},
+		"audit-action-group":          {"network-rg"},
+		"audit-failed-key-operations": {"audit-workspace", "audit-hsm-diagnostics"},
+		"service-principal-hsm-role":  {"service-principal-sp", "hsm-security-domain"},
 		// The view is found from the first database; the records hold the endpoint's IP.
 		"oci-dns-zone-privatelink": {"adb-" + dbs[0] + "-adb"},
 		"oci-dns-zone-public-name": {"adb-" + dbs[0] + "-adb"},

@@ -37,6 +37,12 @@ var byType = map[string]Minutes{
 	"odaa:hsm:Key":            0.1,
 	// Estimate: an ARM PATCH of the HSM's network settings, a long-running update.
 	"odaa:hsm:NetworkLock": 3,
+	// Estimates: the audit trail. A Log Analytics workspace takes a minute or so; a diagnostic setting, an action
+	// group and a scheduled query rule are single ARM calls.
+	"azure-native:operationalinsights:Workspace":         1,
+	"azure-native:insights:DiagnosticSetting":            0.2,
+	"azure-native:insights:ActionGroup":                  0.2,
+	"azure-native:insights/v20231201:ScheduledQueryRule": 0.2,
 	// Estimates: Microsoft Graph calls, seconds each.
 	"azuread:index/application:Application":                 0.1,
 	"azuread:index/servicePrincipal:ServicePrincipal":       0.1,
