@@ -42,3 +42,9 @@ preview: plugin stack
 verify:
 	@command -v pulumi >/dev/null || { echo "the Pulumi CLI is not on PATH: install it (v3.277.0) first" >&2; exit 1; }
 	go run ./dynamic/cmd/odaa-verify --stack $(STACK) $(VERIFY_FLAGS)
+
+# The Pulumi CLI pinned by tools/pulumi/go.mod, built once into .cache/bin and reused (version checked).
+PULUMI_CLI := $(CURDIR)/.cache/bin/pulumi
+.PHONY: cli
+cli:
+	tools/pulumi/build.sh $(PULUMI_CLI)
