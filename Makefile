@@ -48,3 +48,9 @@ PULUMI_CLI := $(CURDIR)/.cache/bin/pulumi
 .PHONY: cli
 cli:
 	tools/pulumi/build.sh $(PULUMI_CLI)
+
+# Rehearses up, an idle second up, preview --diff after a tag change, and destroy under the real engine with
+# stand-in clouds and no account (tests/rehearsal). REHEARSE_FLAGS=-verbose prints the engine's output.
+.PHONY: rehearse
+rehearse: cli
+	go run ./tests/rehearsal/cmd/rehearse -cli $(PULUMI_CLI) -stack $(STACK) $(REHEARSE_FLAGS)
