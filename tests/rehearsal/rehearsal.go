@@ -4,7 +4,6 @@
 package rehearsal
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"gopkg.in/yaml.v3"
 
 	"github.com/odaa-platform/adbs-hsm/internal/stack"
 )
@@ -116,7 +116,11 @@ func Prepare(ctx context.Context, opts Options) (*Rehearsal, error) {
 		return nil, fmt.Errorf("creating the stack %s in %s: %w", opts.Stack, opts.Dir, err)
 	}
 	r := &Rehearsal{opts: opts, Stack: s}
-	for _, db := range databaseNames(settings) {
+	dbs, err := databaseNames(settings)
+	if err != nil {
+		return nil, err
+	}
+	for _, db := range dbs {
 		password, err := randomPassword()
 		if err != nil {
 			return nil, err
@@ -152,25 +156,22 @@ func buildStandins(ctx context.Context, root, bin string) error {
 }
 
 // databaseNames reads the names of the databases in a stack settings file, each of which needs a password.
-func databaseNames(settings []byte) []string {
-	var (
-		names []string
-		in    bool
-	)
-	sc := bufio.NewScanner(strings.NewReader(string(settings)))
-	for sc.Scan() {
-		line := sc.Text()
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(trimmed, "odaa-adbs-hsm:databases:"):
-			in = true
-		case in && len(line) > 0 && line[0] != ' ' && line[0] != '-' && line[0] != '#':
-			in = false
-		case in && strings.HasPrefix(trimmed, "- name:"):
-			names = append(names, strings.TrimSpace(strings.TrimPrefix(trimmed, "- name:")))
-		}
+func databaseNames(settings []byte) ([]string, error) {
+	var file struct {
+		Config struct {
+			Databases []struct {
+				Name string `yaml:"name"`
+			} `yaml:"odaa-adbs-hsm:databases"`
+		} `yaml:"config"`
 	}
-	return names
+	if err := yaml.Unmarshal(settings, &file); err != nil {
+		return nil, fmt.Errorf("reading the databases of the stack settings: %w", err)
+	}
+	names := make([]string, 0, len(file.Config.Databases))
+	for _, d := range file.Config.Databases {
+		names = append(names, d.Name)
+	}
+	return names, nil
 }
 
 func randomHex(n int) (string, error) {
