@@ -30,6 +30,9 @@ import (
 // pulumi-resource-odaa needs a local HSM, database and OCI to talk to, which the rehearsal does not serve yet.
 var Plugins = []string{"azure-native", "azuread", "oci", "odaa"}
 
+// Made are the entries a rehearsal makes in Options.Dir.
+var Made = []string{"bin", "state", "work", "home", "journal"}
+
 // Options say where the rehearsal finds the repository and the CLI, and where it keeps its files.
 type Options struct {
 	// Root is the repository: Pulumi.yaml, Pulumi.<Stack>.yaml and tests/rehearsal/standin.

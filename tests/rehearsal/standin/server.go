@@ -187,7 +187,12 @@ func present(m resource.PropertyMap, path string) bool {
 // Diff compares the old inputs with the new ones, key by key, and marks a change to a replace-only property as
 // a replacement.
 func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds, err := unmarshal(req.GetOldInputs(), "old inputs of "+req.GetUrn())
+	// States written before the engine kept inputs have only outputs, which hold the inputs too.
+	oldInputs := req.GetOldInputs()
+	if oldInputs == nil {
+		oldInputs = req.GetOlds()
+	}
+	olds, err := unmarshal(oldInputs, "old inputs of "+req.GetUrn())
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +224,7 @@ func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 			kind = pulumirpc.PropertyDiff_DELETE
 		}
 		if slices.Contains(replaceKeys, string(k)) {
-			kind += pulumirpc.PropertyDiff_ADD_REPLACE - pulumirpc.PropertyDiff_ADD
+			kind = replacing[kind]
 			resp.Replaces = append(resp.Replaces, string(k))
 		}
 		resp.Diffs = append(resp.Diffs, string(k))
@@ -229,6 +234,13 @@ func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 	sort.Strings(resp.Diffs)
 	sort.Strings(resp.Replaces)
 	return resp, nil
+}
+
+// replacing turns a change's kind into the same change forcing a replacement.
+var replacing = map[pulumirpc.PropertyDiff_Kind]pulumirpc.PropertyDiff_Kind{
+	pulumirpc.PropertyDiff_ADD:    pulumirpc.PropertyDiff_ADD_REPLACE,
+	pulumirpc.PropertyDiff_DELETE: pulumirpc.PropertyDiff_DELETE_REPLACE,
+	pulumirpc.PropertyDiff_UPDATE: pulumirpc.PropertyDiff_UPDATE_REPLACE,
 }
 
 // Create answers from the shared table. In a preview, what the table computes is not known yet, and says so.

@@ -42,9 +42,12 @@ func run(ctx context.Context, dir, cli, stackName string, verbose bool) error {
 		return filepath.Join(root, p)
 	}
 	dir, cli = abs(dir), abs(cli)
-	// Up from empty: a rehearsal never inherits the last one's state.
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("clearing %s: %w", dir, err)
+	// Up from empty: a rehearsal never inherits the last one's state. Only what a rehearsal makes is removed,
+	// whatever else -dir holds.
+	for _, made := range rehearsal.Made {
+		if err := os.RemoveAll(filepath.Join(dir, made)); err != nil {
+			return fmt.Errorf("clearing %s: %w", filepath.Join(dir, made), err)
+		}
 	}
 	progress := io.Discard
 	if verbose {
