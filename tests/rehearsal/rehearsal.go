@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
 
@@ -254,6 +256,25 @@ func (r *Rehearsal) SetConfig(ctx context.Context, path, value string) error {
 		return fmt.Errorf("setting %s: %w", path, err)
 	}
 	return nil
+}
+
+// Tagged returns the URNs of the resources in state whose inputs carry tags: those a tag change must update.
+func (r *Rehearsal) Tagged(ctx context.Context) (map[string]bool, error) {
+	dep, err := r.Stack.Export(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("exporting the stack: %w", err)
+	}
+	var state apitype.DeploymentV3
+	if err := json.Unmarshal(dep.Deployment, &state); err != nil {
+		return nil, fmt.Errorf("decoding the exported stack: %w", err)
+	}
+	tagged := map[string]bool{}
+	for _, res := range state.Resources {
+		if _, ok := res.Inputs["tags"]; ok && res.Custom {
+			tagged[string(res.URN)] = true
+		}
+	}
+	return tagged, nil
 }
 
 // Destroy runs `pulumi destroy` and returns the count of each operation the engine reported.

@@ -72,11 +72,14 @@ func Run(ctx context.Context, r *Rehearsal, logf func(format string, args ...any
 		if err := r.SetTag(ctx, "rehearsal", "changed"); err != nil {
 			return err
 		}
-		var err error
+		tagged, err := r.Tagged(ctx)
+		if err != nil {
+			return err
+		}
 		if s.TagPreview, err = r.Preview(ctx); err != nil {
 			return err
 		}
-		return checkTagPreview(s.TagPreview)
+		return checkTagPreview(s.TagPreview, tagged)
 	})
 	if err != nil {
 		return s, err
@@ -118,24 +121,34 @@ func Run(ctx context.Context, r *Rehearsal, logf func(format string, args ...any
 	return s, err
 }
 
-// checkTagPreview accepts a plan that updates the HSM in place, updates nothing but tags, and creates, replaces
-// or deletes nothing.
-func checkTagPreview(steps []Step) error {
+// checkTagPreview accepts a plan that updates in place exactly the tagged resources, the HSM among them,
+// changes nothing but their tags, and creates, replaces or deletes nothing.
+func checkTagPreview(steps []Step, tagged map[string]bool) error {
 	var problems []string
 	hsmUpdated := false
+	updated := map[string]bool{}
 	for _, st := range steps {
 		switch {
 		case st.Op != "update":
 			problems = append(problems, fmt.Sprintf("%s %s (keys %v)", st.Op, st.URN, st.Keys))
 		case len(st.Diffs) != 1 || st.Diffs[0] != "tags":
 			problems = append(problems, fmt.Sprintf("update of %s changes %v, not only tags", st.URN, st.Diffs))
-		case st.Type == hsmType:
-			hsmUpdated = true
+		case !tagged[st.URN]:
+			problems = append(problems, "update of untagged "+st.URN)
+		default:
+			updated[st.URN] = true
+			hsmUpdated = hsmUpdated || st.Type == hsmType
 		}
 	}
 	if !hsmUpdated {
 		problems = append(problems, "the HSM is not updated")
 	}
+	for urn := range tagged {
+		if !updated[urn] {
+			problems = append(problems, "tagged "+urn+" is not updated")
+		}
+	}
+	sort.Strings(problems)
 	if len(problems) > 0 {
 		return fmt.Errorf("the tag change plans more than tag updates: %s", strings.Join(problems, "; "))
 	}

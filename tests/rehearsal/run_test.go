@@ -13,15 +13,19 @@ func TestCheckTagPreview(t *testing.T) {
 	hsmUpdate := Step{Op: "update", Type: hsmType, URN: "hsm", Diffs: []string{"tags"}}
 	vnetUpdate := Step{Op: "update", Type: "azure-native:network:VirtualNetwork", URN: "vnet",
 		Diffs: []string{"tags"}}
-	require.NoError(t, checkTagPreview([]Step{hsmUpdate, vnetUpdate}))
+	tagged := map[string]bool{"hsm": true, "vnet": true}
+	require.NoError(t, checkTagPreview([]Step{hsmUpdate, vnetUpdate}, tagged))
 
 	for name, steps := range map[string][]Step{
+		"tagged not updated": {hsmUpdate},
+		"untagged updated": {hsmUpdate, vnetUpdate,
+			{Op: "update", Type: "t", URN: "untagged", Diffs: []string{"tags"}}},
 		"hsm replaced":      {{Op: "replace", Type: hsmType, URN: "hsm", Keys: []string{"tags"}}},
 		"hsm untouched":     {vnetUpdate},
 		"more than tags":    {hsmUpdate, {Op: "update", Type: "t", URN: "x", Diffs: []string{"tags", "sku"}}},
 		"something created": {hsmUpdate, {Op: "create", Type: "t", URN: "new"}},
 	} {
-		assert.Error(t, checkTagPreview(steps), name)
+		assert.Error(t, checkTagPreview(steps, tagged), name)
 	}
 }
 
