@@ -54,3 +54,9 @@ cli:
 .PHONY: rehearse
 rehearse: cli
 	go run ./tests/rehearsal/cmd/rehearse -cli $(PULUMI_CLI) -stack $(STACK) $(REHEARSE_FLAGS)
+
+# Serves the fake Managed HSM on 127.0.0.1 until interrupted and writes .cache/fakehsm/env, the variables that
+# point pulumi-resource-odaa at it (ODAA_HSM_ENDPOINT, ODAA_HSM_CA_FILE, ODAA_HSM_TOKEN_FILE).
+.PHONY: fakehsm
+fakehsm:
+	go run ./dynamic/cmd/odaa-fakehsm -dir .cache/fakehsm $(FAKEHSM_FLAGS)
