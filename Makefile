@@ -42,3 +42,21 @@ preview: plugin stack
 verify:
 	@command -v pulumi >/dev/null || { echo "the Pulumi CLI is not on PATH: install it (v3.277.0) first" >&2; exit 1; }
 	go run ./dynamic/cmd/odaa-verify --stack $(STACK) $(VERIFY_FLAGS)
+
+# The Pulumi CLI pinned by tools/pulumi/go.mod, built once into .cache/bin and reused (version checked).
+PULUMI_CLI := $(CURDIR)/.cache/bin/pulumi
+.PHONY: cli
+cli:
+	tools/pulumi/build.sh $(PULUMI_CLI)
+
+# Rehearses up, an idle second up, preview --diff after a tag change, and destroy under the real engine with
+# stand-in clouds and no account (tests/rehearsal). REHEARSE_FLAGS=-verbose prints the engine's output.
+.PHONY: rehearse
+rehearse: cli
+	go run ./tests/rehearsal/cmd/rehearse -cli $(PULUMI_CLI) -stack $(STACK) $(REHEARSE_FLAGS)
+
+# Serves the fake Managed HSM on 127.0.0.1 until interrupted and writes .cache/fakehsm/env, the variables that
+# point pulumi-resource-odaa at it (ODAA_HSM_ENDPOINT, ODAA_HSM_CA_FILE, ODAA_HSM_TOKEN_FILE).
+.PHONY: fakehsm
+fakehsm:
+	go run ./dynamic/cmd/odaa-fakehsm -dir .cache/fakehsm $(FAKEHSM_FLAGS)

@@ -127,7 +127,19 @@ func (c *Cloud) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	c.mu.Lock()
 	c.invokes = append(c.invokes, Invoke{Token: args.Token, Args: args.Args})
 	c.mu.Unlock()
-	switch args.Token {
+	return c.Function(args.Token, args.Args)
+}
+
+// Create returns the ID and outputs the cloud gives a created resource, without recording anything. The
+// rehearsal's stand-in providers (tests/rehearsal/standin) answer from here, so mocks and stand-ins share one
+// table.
+func (c *Cloud) Create(token, name string, inputs resource.PropertyMap) (string, resource.PropertyMap) {
+	return c.compute(token, name, inputs)
+}
+
+// Function answers a function call from the table, without recording it.
+func (c *Cloud) Function(token string, args resource.PropertyMap) (resource.PropertyMap, error) {
+	switch token {
 	case "azure-native:authorization:getClientConfig":
 		return props(map[string]any{
 			"clientId": guid("client"), "objectId": c.CallerObjectID,
@@ -135,7 +147,7 @@ func (c *Cloud) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		}), nil
 	case "azure-native:network:getNetworkInterface":
 		return props(map[string]any{
-			"name":             str(args.Args, "networkInterfaceName"),
+			"name":             str(args, "networkInterfaceName"),
 			"ipConfigurations": []any{map[string]any{"privateIPAddress": PrivateEndpointIP}},
 		}), nil
 	case "oci:Database/getAutonomousDatabase:getAutonomousDatabase":
@@ -149,7 +161,7 @@ func (c *Cloud) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "oci:Dns/getResolver:getResolver":
 		return props(map[string]any{"defaultViewId": ResolverDefaultVew}), nil
 	}
-	return nil, fmt.Errorf("mockcloud: no answer for function %s", args.Token)
+	return nil, fmt.Errorf("mockcloud: no answer for function %s", token)
 }
 
 // compute returns the ID and outputs a real provider would for a created resource.

@@ -16,7 +16,11 @@ import (
 var version = "0.0.0-dev"
 
 func main() {
-	prov, err := provider.New(provider.Options{})
+	opts, err := localOptions(os.Getenv)
+	var prov p.Provider
+	if err == nil {
+		prov, err = provider.New(opts)
+	}
 	if err == nil {
 		err = p.RunProvider(context.Background(), provider.Name, version, prov)
 	}

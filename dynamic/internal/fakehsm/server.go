@@ -6,6 +6,7 @@ package fakehsm
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -401,4 +402,9 @@ func (s *Server) asyncOperationURL(r *http.Request, path string) string {
 		u += "?api-version=" + v
 	}
 	return u
+}
+
+// CertificatePEM is the server's TLS certificate, PEM-encoded: what a client outside the process trusts.
+func (s *Server) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.ts.Certificate().Raw})
 }
