@@ -28,6 +28,9 @@ type NetworkArgs struct {
 	// PrivateEndpointSubnetName and PrivateEndpointSubnetPrefix describe the subnet for private endpoints.
 	PrivateEndpointSubnetName   string
 	PrivateEndpointSubnetPrefix string
+	// KeepResourceGroup keeps the resource group on destroy. Set it when the group holds something destroy
+	// keeps, such as a retained HSM: deleting a group deletes everything in it. Optional, default false.
+	KeepResourceGroup bool
 }
 
 // Network is a resource group holding a VNet with a delegated subnet for Oracle Database@Azure and a subnet for
@@ -56,7 +59,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		ResourceGroupName: pulumi.String(args.ResourceGroupName),
 		Location:          pulumi.String(args.Location),
 		Tags:              args.Tags,
-	}, parent)
+	}, parent, pulumi.RetainOnDelete(args.KeepResourceGroup))
 	if err != nil {
 		return nil, fmt.Errorf("creating resource group %s: %w", args.ResourceGroupName, err)
 	}

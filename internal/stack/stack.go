@@ -124,6 +124,8 @@ func Deploy(ctx *pulumi.Context, cfg config.Config, caller Caller) (pulumi.Map, 
 		Delegation:                  cfg.Network.Delegation,
 		PrivateEndpointSubnetName:   cfg.Network.PrivateEndpointSubnetName,
 		PrivateEndpointSubnetPrefix: cfg.Network.PrivateEndpointSubnetPrefix,
+		// A kept HSM lives in this group, and deleting a group deletes everything in it.
+		KeepResourceGroup: !cfg.Hsm.AllowDelete,
 	})
 	if err != nil {
 		return nil, err
