@@ -38,8 +38,8 @@ func TestTeardownKeepsTheHsmByDefault(t *testing.T) {
 // A kept HSM keeps its key, its grants and its closed network as they are: deleting the key or reopening public
 // access on the way out would leave the databases' key gone or the HSM reachable from the internet. Its
 // resource group stays too: Azure deletes a group with everything in it, the kept HSM included.
-var keptWithHsm = []string{"network-rg", "hsm-key", "hsm-deployer-crypto-role", "hsm-network-lock", "service-principal-hsm-role",
-	"cmek-adbhsmdemo-key-role"}
+var keptWithHsm = []string{"network-rg", "hsm-key", "hsm-deployer-crypto-role", "hsm-network-lock",
+	"service-principal-hsm-role", "cmek-adbhsmdemo-key-role"}
 
 func TestTeardownKeepsTheHsmsDataPlaneWithIt(t *testing.T) {
 	kept := deployed(t)
