@@ -84,10 +84,16 @@ func TestRehearsalStateKeepsSecretsEncrypted(t *testing.T) {
 	secrets := append([]string(nil), r.Secrets...)
 	require.NotEmpty(t, secrets, "the rehearsal set no admin password")
 	cloud := mockcloud.New()
-	_, password := cloud.Create("azuread:index/applicationPassword:ApplicationPassword", "service-principal-secret",
-		resource.PropertyMap{})
+	// The client secrets of both rotation slots; the newest is the stack's servicePrincipalSecret.
+	var clientSecrets []any
+	for _, slot := range []string{"service-principal-secret-a", "service-principal-secret-b"} {
+		_, password := cloud.Create("azuread:index/applicationPassword:ApplicationPassword", slot,
+			resource.PropertyMap{})
+		clientSecrets = append(clientSecrets, secretString(t, password, "value"))
+		secrets = append(secrets, secretString(t, password, "value"))
+	}
 	_, domain := cloud.Create("odaa:hsm:SecurityDomain", "hsm-security-domain", resource.PropertyMap{})
-	secrets = append(secrets, secretString(t, password, "value"), secretString(t, domain, "securityDomain"))
+	secrets = append(secrets, secretString(t, domain, "securityDomain"))
 	for _, key := range domain["privateKeys"].ArrayValue() {
 		secrets = append(secrets, key.StringValue())
 	}
@@ -95,7 +101,7 @@ func TestRehearsalStateKeepsSecretsEncrypted(t *testing.T) {
 	outputs, err := r.Stack.Outputs(ctx)
 	require.NoError(t, err)
 	require.True(t, outputs["servicePrincipalSecret"].Secret, "the client secret output must be a secret")
-	assert.Equal(t, secrets[len(r.Secrets)], outputs["servicePrincipalSecret"].Value,
+	assert.Contains(t, clientSecrets, outputs["servicePrincipalSecret"].Value,
 		"the stand-in returned another client secret than the table's")
 
 	for _, s := range secrets {
