@@ -148,23 +148,3 @@ func (s *Server) RequestLog() []Request {
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.log...)
 }
-
-// statusRecorder remembers the status a handler answered with.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (sr *statusRecorder) WriteHeader(status int) {
-	if sr.status == 0 {
-		sr.status = status
-	}
-	sr.ResponseWriter.WriteHeader(status)
-}
-
-func (sr *statusRecorder) Write(b []byte) (int, error) {
-	if sr.status == 0 {
-		sr.status = http.StatusOK
-	}
-	return sr.ResponseWriter.Write(b)
-}

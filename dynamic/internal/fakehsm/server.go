@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odaa-platform/adbs-hsm/dynamic/internal/httprec"
+
 	"github.com/odaa-platform/adbs-hsm/dynamic/securitydomain"
 )
 
@@ -286,7 +288,7 @@ func (s *Server) nextActivityLocked() string {
 // serveHTTP runs every request through authentication, logging, faults, network rules and activation before
 // its handler.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &httprec.StatusRecorder{ResponseWriter: w}
 	c := &call{w: rec, r: r}
 	entry, matched := matchRoute(c)
 	if matched {
@@ -304,7 +306,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		s.mu.Lock()
 		s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Route: c.route, Principal: principal,
-			Authenticated: authenticated, Status: rec.status})
+			Authenticated: authenticated, Status: rec.Status})
 		s.mu.Unlock()
 	}()
 

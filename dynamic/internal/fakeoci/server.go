@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/odaa-platform/adbs-hsm/dynamic/internal/httprec"
 )
 
 // APIVersion is the path prefix of the database service and of work requests (the SDK clients' BasePath).
@@ -183,7 +185,7 @@ func match(method, path string) (route, bool) {
 
 // serveHTTP runs every request through the signature check, the log and the faults before its handler.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &httprec.StatusRecorder{ResponseWriter: w}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		writeError(rec, newAPIError(http.StatusBadRequest, CodeCannotParseRequest, "The body could not be read."))
@@ -204,7 +206,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		entry.AuthError = authErr.Error()
 	}
 	defer func() {
-		entry.Status = rec.status
+		entry.Status = rec.Status
 		s.mu.Lock()
 		s.log = append(s.log, entry)
 		s.mu.Unlock()
@@ -292,24 +294,4 @@ func (s *Server) Requests(ops ...string) int {
 // Changes counts the authenticated requests that may change something (PUT and POST), answered or not.
 func (s *Server) Changes() int {
 	return s.Requests(OpUpdateAutonomousDatabase, OpRestartAutonomousDatabase)
-}
-
-// statusRecorder remembers the status a handler answered with.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (sr *statusRecorder) WriteHeader(status int) {
-	if sr.status == 0 {
-		sr.status = status
-	}
-	sr.ResponseWriter.WriteHeader(status)
-}
-
-func (sr *statusRecorder) Write(b []byte) (int, error) {
-	if sr.status == 0 {
-		sr.status = http.StatusOK
-	}
-	return sr.ResponseWriter.Write(b)
 }
