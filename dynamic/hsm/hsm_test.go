@@ -204,6 +204,29 @@ func TestRetryBacksOffAndIsBounded(t *testing.T) {
 }
 
 func TestWaitPacesAndNamesItsTimeout(t *testing.T) {
+	t.Run("no-hint-backs-off-capped", func(t *testing.T) {
+		c := &clock{}
+		polls := 0
+		w := Wait{What: "x", Timeout: time.Hour, Interval: 10 * time.Second, MaxInterval: time.Minute,
+			Sleep: c.sleep}
+		hints := []time.Duration{0, 0, 0, 3 * time.Second, 0, 0}
+		err := w.Poll(context.Background(), func(context.Context) (bool, time.Duration, error) {
+			polls++
+			if polls > len(hints) {
+				return true, 0, nil
+			}
+			return false, hints[polls-1], nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 3 * time.Second, time.Minute,
+			time.Minute}
+		if fmt.Sprint(c.pauses) != fmt.Sprint(want) {
+			t.Errorf("pauses %v, want %v (doubling without a hint, the service's hint as given, capped)",
+				c.pauses, want)
+		}
+	})
 	t.Run("service-hint-then-interval-capped", func(t *testing.T) {
 		c := &clock{}
 		var lines []string

@@ -12,7 +12,8 @@ type Wait struct {
 	What string
 	// Timeout is the named limit of the whole wait.
 	Timeout time.Duration
-	// Interval is the pause when the service gives no Retry-After; MaxInterval caps any pause.
+	// Interval is the first pause when the service gives no Retry-After; each further poll without one doubles
+	// it. MaxInterval caps any pause, the service's included.
 	Interval    time.Duration
 	MaxInterval time.Duration
 	// Progress receives a status line per poll; nil discards them.
@@ -22,7 +23,8 @@ type Wait struct {
 }
 
 // Poll calls check until it reports done or fails. It pauses for the Retry-After the service gave (capped),
-// else for Interval, and gives up after Timeout with an error that names the wait.
+// else for Interval doubled after each such poll (capped), and gives up after Timeout with an error that names
+// the wait.
 func (w Wait) Poll(ctx context.Context, check func(context.Context) (done bool, retryAfter time.Duration,
 	err error)) error {
 	sleep := w.Sleep
@@ -32,6 +34,7 @@ func (w Wait) Poll(ctx context.Context, check func(context.Context) (done bool, 
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
 	start := time.Now()
+	backoff := w.Interval
 	for attempt := 1; ; attempt++ {
 		done, hint, err := check(ctx)
 		if err != nil && ctx.Err() != nil {
@@ -44,9 +47,14 @@ func (w Wait) Poll(ctx context.Context, check func(context.Context) (done bool, 
 		if done {
 			return nil
 		}
-		pause := w.Interval
+		pause := backoff
 		if hint > 0 {
 			pause = hint
+		} else {
+			// A service that says nothing is asked less and less often, up to MaxInterval.
+			if backoff *= 2; w.MaxInterval > 0 && backoff > w.MaxInterval {
+				backoff = w.MaxInterval
+			}
 		}
 		if w.MaxInterval > 0 && pause > w.MaxInterval {
 			pause = w.MaxInterval

@@ -111,11 +111,11 @@ func TestSetAzureKeySwitchesThroughUpdatingAndItsWorkRequest(t *testing.T) {
 			t.Errorf("no progress line with %q:\n%s", line, rec.All())
 		}
 	}
-	// Every pause is the poll interval: nothing slept, nothing retried.
-	for _, p := range rec.Pauses() {
-		if p != 10*time.Second {
-			t.Errorf("pause %s, want the 10s interval", p)
-		}
+	// Each wait starts at the poll interval and doubles, OCI giving no hint: nothing slept, nothing retried.
+	wantPauses := []time.Duration{10 * time.Second, 20 * time.Second, // the work request
+		10 * time.Second, 20 * time.Second, 40 * time.Second} // the database
+	if !slices.Equal(rec.Pauses(), wantPauses) {
+		t.Errorf("pauses %v, want %v", rec.Pauses(), wantPauses)
 	}
 	if len(rec.Pauses()) != 5 {
 		t.Errorf("%d pauses, want 2 for the work request and 3 for the database: %v", len(rec.Pauses()),
