@@ -62,9 +62,10 @@ func activationLag(b testing.TB, certs []property.Value, retryAfter string, done
 }
 
 // BenchmarkActivationLag reports, for the service's Retry-After of 10 s, 60 s and 120 s (the plugin caps pauses
-// at one minute) and for no Retry-After (the plugin's 10 s interval doubling to a minute), the largest and the mean delay between the
-// HSM finishing its activation and the plugin noticing, over completion moments spread across five minutes, and
-// that largest delay over the poll interval in effect, which must stay below 1 (margin-ms: by how much).
+// at one minute) and for no Retry-After (the plugin's 10 s interval doubling to a minute), the largest and the
+// mean delay between the HSM finishing its activation and the plugin noticing, over completion moments spread
+// across five minutes, and that largest delay over the poll interval in effect, which must stay below 1
+// (margin-ms: by how much).
 func BenchmarkActivationLag(b *testing.B) {
 	certs, _ := userKeys(b, 3)
 	values := make([]property.Value, len(certs))
