@@ -64,8 +64,8 @@ func (s scriptOCI) SetAzureKey(_ context.Context, ocid, vaultURI, keyName string
 func (s scriptOCI) SetOracleManagedKey(_ context.Context, ocid string) (ocidb.Database, error) {
 	body := map[string]any{"encryptionKey": map[string]string{"provider": ocidb.ProviderOracleManaged}}
 	return ocidb.Database{ID: ocid, LifecycleState: scriptedLifecycle,
-		Key: ocidb.Key{Provider: ocidb.ProviderOracleManaged}}, s.update(ocid, "returning the database to "+
-		"Oracle-managed keys", body)
+			Key: ocidb.Key{Provider: ocidb.ProviderOracleManaged}}, s.update(ocid, "returning the database to "+
+			"Oracle-managed keys", body)
 }
 
 // update writes UpdateAutonomousDatabase as its REST request line and JSON body: the request the plugin sends
