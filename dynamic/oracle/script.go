@@ -1,6 +1,6 @@
 // This file holds Script, the Executor of script mode: instead of running statements it appends them, as
 // SQL*Plus PL/SQL blocks with their binds written as quoted literals, to a file a DBA runs by hand. Reads
-// cannot reach a database in that mode, so Query returns no rows; each caller documents what it then assumes.
+// cannot reach a database in that mode, so Query writes the query and returns no rows; each caller documents what it then assumes.
 package oracle
 
 import (
@@ -82,9 +82,15 @@ func (s *Script) Exec(_ context.Context, st Statement) error {
 	return s.File.Append(s.Resource, s.Where, "-- "+oneLine(st.Label)+"\nSET DEFINE OFF\n"+text)
 }
 
-// Query returns no rows: script mode cannot read the database.
-func (s *Script) Query(context.Context, Statement, func(scan func(dest ...any) error) error) error {
-	return nil
+// Query writes s as a plain SQL query, so that the DBA sees what a real run would have checked at that point,
+// and returns no rows: script mode cannot read the database. Its callers document what they then assume.
+func (s *Script) Query(_ context.Context, st Statement, _ func(scan func(dest ...any) error) error) error {
+	text, err := substituteBinds(st.SQL, st.Binds)
+	if err != nil {
+		return fmt.Errorf("%s on %s: %w", st.Label, s.Where, err)
+	}
+	return s.File.Append(s.Resource, s.Where, "-- "+oneLine(st.Label)+" (a read: script mode assumed no rows)\n"+
+		"SET DEFINE OFF\n"+text+";\n")
 }
 
 // RenderStatement returns st as SQL*Plus runs it: a PL/SQL block ended by "/", with every bind written as a

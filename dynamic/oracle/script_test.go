@@ -53,7 +53,8 @@ func TestScriptAppendsEntriesWithOwnerOnlyMode(t *testing.T) {
 		Binds: []sql.NamedArg{sql.Named("v", "it's")}}))
 	require.NoError(t, second.Exec(context.Background(), Statement{Label: "two", SQL: "BEGIN q; END;"}))
 	rows := 0
-	require.NoError(t, first.Query(context.Background(), Statement{SQL: "SELECT 1 FROM DUAL"},
+	require.NoError(t, first.Query(context.Background(), Statement{Label: "three",
+		SQL: "SELECT 1 FROM DUAL WHERE X = :x", Binds: []sql.NamedArg{sql.Named("x", "a'b")}},
 		func(func(...any) error) error { rows++; return nil }))
 
 	got, err := os.ReadFile(path)
@@ -61,7 +62,9 @@ func TestScriptAppendsEntriesWithOwnerOnlyMode(t *testing.T) {
 	assert.Equal(t, "-- urn:first\n-- database db1 as ADMIN\n-- 2026-12-04T08:00:00Z\n-- one\nSET DEFINE OFF\n"+
 		"BEGIN p('it''s'); END;\n/\n\n"+
 		"-- urn:second\n-- database db2 as ADMIN\n-- 2026-12-04T08:00:00Z\n-- two\nSET DEFINE OFF\n"+
-		"BEGIN q; END;\n/\n\n", string(got))
+		"BEGIN q; END;\n/\n\n"+
+		"-- urn:first\n-- database db1 as ADMIN\n-- 2026-12-04T08:00:00Z\n-- three (a read: script mode assumed no "+
+		"rows)\nSET DEFINE OFF\nSELECT 1 FROM DUAL WHERE X = 'a''b';\n\n", string(got))
 	info, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())

@@ -56,16 +56,16 @@ func (s scriptOCI) SetAzureKey(_ context.Context, ocid, vaultURI, keyName string
 	want := ocidb.Key{Provider: ocidb.ProviderAzure, VaultURI: vaultURI, KeyName: keyName}
 	body := map[string]any{"encryptionKey": map[string]string{"provider": want.Provider, "vaultUri": vaultURI,
 		"keyName": keyName}}
-	return ocidb.Database{ID: ocid, LifecycleState: scriptedLifecycle, Key: want}, s.update(ocid, "switching "+
-		"the TDE master key to "+keyName+" in "+vaultURI, body)
+	err := s.update(ocid, "switching the TDE master key to "+keyName+" in "+vaultURI, body)
+	return ocidb.Database{ID: ocid, LifecycleState: scriptedLifecycle, Key: want}, err
 }
 
 // SetOracleManagedKey writes UpdateAutonomousDatabase back to Oracle-managed keys.
 func (s scriptOCI) SetOracleManagedKey(_ context.Context, ocid string) (ocidb.Database, error) {
 	body := map[string]any{"encryptionKey": map[string]string{"provider": ocidb.ProviderOracleManaged}}
+	err := s.update(ocid, "returning the database to Oracle-managed keys", body)
 	return ocidb.Database{ID: ocid, LifecycleState: scriptedLifecycle,
-			Key: ocidb.Key{Provider: ocidb.ProviderOracleManaged}}, s.update(ocid, "returning the database to "+
-			"Oracle-managed keys", body)
+		Key: ocidb.Key{Provider: ocidb.ProviderOracleManaged}}, err
 }
 
 // update writes UpdateAutonomousDatabase as its REST request line and JSON body: the request the plugin sends

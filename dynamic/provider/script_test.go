@@ -7,9 +7,12 @@ package provider
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -126,4 +129,108 @@ func TestScriptModeNetworkACLThenPropertyAppendInOrder(t *testing.T) {
 		"-- (the REST request: POST /20160918/autonomousDatabases/" + testDatabaseOcid + "/actions/restart)\n" +
 		"-- and wait until its lifecycle state is AVAILABLE again\n\n"
 	assert.Equal(t, want, s.script())
+}
+
+func TestScriptModePrincipalAuthKeystoreAndKeySwitch(t *testing.T) {
+	s := newScriptEnv(t)
+	pa := s.mustCreate(odaa.PrincipalAuthType, scriptConnection(map[string]property.Value{
+		"provider": property.New("AZURE"), "tenantId": property.New(testTenant)}))
+	ks := s.mustCreate(odaa.KeystoreCheckType, scriptConnection(map[string]property.Value{
+		"keyId": property.New(testKeyID)}))
+	ek := s.mustCreate(odaa.EncryptionKeyType, ekInputs(ekVault, "okey"))
+
+	clientID := pa.Properties.Get("appClientId").AsString()
+	assert.Equal(t, scriptedAppPlaceholder, clientID)
+	assert.False(t, guid.MatchString(clientID), "the placeholder must not pass for an application ID")
+	assert.True(t, pa.Properties.Get("enabledByResource").AsBool())
+	for _, r := range []property.Map{pa.Properties, ks.Properties, ek.Properties} {
+		assert.True(t, r.Get("scripted").AsBool())
+	}
+	assert.Empty(t, ks.Properties.Get("status").AsString(), "nothing was checked")
+	assert.True(t, ek.Properties.Get("switched").AsBool())
+
+	require.NoError(t, s.delete(odaa.EncryptionKeyType, ek.ID, ek.Properties))
+	require.NoError(t, s.delete(odaa.PrincipalAuthType, pa.ID, pa.Properties))
+
+	paHeader, ksHeader := header("oracle:PrincipalAuth test"), header("oracle:KeystoreCheck test")
+	ekHeader := "-- oracle:EncryptionKey %s\n-- OCI Autonomous Database " + ekDB + "\n-- 2026-12-04T08:00:00Z\n"
+	want := paHeader + "-- enabling Azure principal auth for tenant " + testTenant + "\nSET DEFINE OFF\n" +
+		"BEGIN DBMS_CLOUD_ADMIN.ENABLE_PRINCIPAL_AUTH(provider => 'AZURE', params => JSON_OBJECT(" +
+		"'azure_tenantid' value '" + testTenant + "')); END;\n/\n\n" +
+		ksHeader + "-- reading V$ENCRYPTION_WALLET (a read: script mode assumed no rows)\nSET DEFINE OFF\n" +
+		"SELECT WRL_TYPE, WALLET_TYPE, STATUS FROM V$ENCRYPTION_WALLET;\n\n" +
+		strings.Replace(ekHeader, "%s", "test", 1) + "-- switching the TDE master key to okey in " + ekVault +
+		"; make this OCI request (UpdateAutonomousDatabase), then wait until the database is AVAILABLE:\n" +
+		"-- PUT /20160918/autonomousDatabases/" + ekDB + "\n" +
+		`-- {"encryptionKey":{"keyName":"okey","provider":"AZURE","vaultUri":"` + ekVault + `"}}` + "\n\n" +
+		strings.Replace(ekHeader, "%s", ek.ID, 1) + "-- returning the database to Oracle-managed keys; make " +
+		"this OCI request (UpdateAutonomousDatabase), then wait until the database is AVAILABLE:\n" +
+		"-- PUT /20160918/autonomousDatabases/" + ekDB + "\n" +
+		`-- {"encryptionKey":{"provider":"ORACLE_MANAGED"}}` + "\n\n" +
+		header("oracle:PrincipalAuth "+pa.ID) + "-- disabling Azure principal auth\nSET DEFINE OFF\n" +
+		"BEGIN DBMS_CLOUD_ADMIN.DISABLE_PRINCIPAL_AUTH(provider => 'AZURE'); END;\n/\n\n"
+	assert.Equal(t, want, s.script())
+}
+
+// guid is the shape of an Entra application (client) ID.
+var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func TestScriptedStateMakesTheNextRealRunDoTheWork(t *testing.T) {
+	s := newScriptEnv(t)
+	aclIn, propIn := aclInputs("ADMIN", "connect", "resolve"), routingInputs("PRIVATE_ENDPOINT", false)
+	paIn := principalInputs(testTenant)
+	acl := s.mustCreate(odaa.NetworkACLType, aclIn)
+	prop := s.mustCreate(odaa.DatabasePropertyType, propIn)
+	pa := s.mustCreate(odaa.PrincipalAuthType, paIn)
+	s.script()
+
+	t.Run("script-mode-again-changes-nothing", func(t *testing.T) {
+		for _, r := range []struct {
+			token string
+			resp  p.CreateResponse
+			in    property.Map
+		}{{odaa.NetworkACLType, acl, aclIn}, {odaa.DatabasePropertyType, prop, propIn},
+			{odaa.PrincipalAuthType, pa, paIn}} {
+			diff, err := s.diff(r.token, r.resp.ID, r.resp.Properties, r.in, r.in)
+			require.NoError(t, err)
+			assert.False(t, diff.HasChanges, r.token)
+		}
+	})
+
+	real, db := newSQLEnv(t, nil)
+	session := db.expect()
+	hostACEs(session)
+	hostACEChange(session, "APPEND_HOST_ACE", "connect")
+	resolveChange(session, "APPEND_HOST_ACE")
+	session = db.expect()
+	routing(session, "")
+	setRouting(session, "PRIVATE_ENDPOINT")
+	routing(session, "PRIVATE_ENDPOINT")
+	session = db.expect()
+	integrations(session, testTenant)
+
+	diff, err := real.diff(odaa.NetworkACLType, acl.ID, acl.Properties, aclIn, aclIn)
+	require.NoError(t, err)
+	assert.True(t, diff.HasChanges, "a scripted ACL must be done for real")
+	up, err := real.update(odaa.NetworkACLType, acl.ID, acl.Properties, aclIn, aclIn, false)
+	require.NoError(t, err)
+	assert.False(t, up.Properties.Get("scripted").AsBool())
+
+	diff, err = real.diff(odaa.DatabasePropertyType, prop.ID, prop.Properties, propIn, propIn)
+	require.NoError(t, err)
+	assert.True(t, diff.HasChanges, "a scripted property must be set for real")
+	up, err = real.update(odaa.DatabasePropertyType, prop.ID, prop.Properties, propIn, propIn, false)
+	require.NoError(t, err)
+	assert.False(t, up.Properties.Get("scripted").AsBool())
+	assert.Equal(t, "", up.Properties.Get("previousValue").AsString(), "the real value before replaces unknown")
+
+	diff, err = real.diff(odaa.PrincipalAuthType, pa.ID, pa.Properties, paIn, paIn)
+	require.NoError(t, err)
+	assert.True(t, diff.HasChanges, "a scripted principal auth must be read for real")
+	up, err = real.update(odaa.PrincipalAuthType, pa.ID, pa.Properties, paIn, paIn, false)
+	require.NoError(t, err)
+	assert.Equal(t, testAppClientID, up.Properties.Get("appClientId").AsString())
+	assert.True(t, up.Properties.Get("enabledByResource").AsBool(), "the scripted ENABLE was this resource's")
+	assert.False(t, up.Properties.Get("scripted").AsBool())
+	db.verify()
 }
