@@ -1,6 +1,7 @@
 // This file holds Script, the Executor of script mode: instead of running statements it appends them, as
 // SQL*Plus PL/SQL blocks with their binds written as quoted literals, to a file a DBA runs by hand. Reads
-// cannot reach a database in that mode, so Query writes the query and returns no rows; each caller documents what it then assumes.
+// cannot reach a database in that mode, so Query writes the query and returns no rows; each caller documents
+// what it then assumes.
 package oracle
 
 import (

@@ -162,7 +162,8 @@ func (r *KeystoreCheck) Diff(_ context.Context, req infer.DiffRequest[KeystoreCh
 	if old.KeyID != in.KeyID {
 		diff["keyId"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
 	}
-	if !(oracle.Keystore{WrlType: old.WrlType, Status: old.Status}).Open() && !(old.Scripted && r.env.scripting()) {
+	settled := (oracle.Keystore{WrlType: old.WrlType, Status: old.Status}).Open() || old.Scripted && r.env.scripting()
+	if !settled {
 		diff["status"] = p.PropertyDiff{Kind: p.Update}
 	}
 	connectionDiff(diff, old.OracleConnection, in.OracleConnection)

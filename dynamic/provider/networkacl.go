@@ -228,8 +228,9 @@ func (r *NetworkACL) Update(ctx context.Context, req infer.UpdateRequest[Network
 		Appended: old.Appended, Scripted: old.Scripted}}
 	// The state's privileges are those the database granted at the last read: equal to the inputs, only the
 	// connection changed.
+	redo := old.Scripted && !r.env.scripting()
 	if req.DryRun || sameSet(old.Privileges, g.Privileges) &&
-		!anotherDatabase(old.OracleConnection, req.Inputs.OracleConnection) && !(old.Scripted && !r.env.scripting()) {
+		!anotherDatabase(old.OracleConnection, req.Inputs.OracleConnection) && !redo {
 		return resp, nil
 	}
 
