@@ -4,8 +4,11 @@ package oracle
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,4 +72,37 @@ func TestScriptAppendsEntriesWithOwnerOnlyMode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 	assert.Zero(t, rows, "script mode reads no rows")
+}
+
+func TestScriptEntriesOfConcurrentResourcesDoNotInterleave(t *testing.T) {
+	f := &ScriptFile{Path: filepath.Join(t.TempDir(), "odaa.sql"),
+		Now: func() time.Time { return time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC) }}
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := &Script{File: f, Resource: fmt.Sprintf("urn:r%d", w), Where: "database db as ADMIN"}
+			for i := range each {
+				assert.NoError(t, s.Exec(context.Background(), Statement{Label: "step",
+					SQL: fmt.Sprintf("BEGIN p(%d, %d); END;", w, i)}))
+			}
+		}()
+	}
+	wg.Wait()
+
+	got, err := os.ReadFile(f.Path)
+	require.NoError(t, err)
+	entries := strings.Split(strings.TrimSuffix(string(got), "\n\n"), "\n\n")
+	require.Len(t, entries, writers*each)
+	next := make([]int, writers)
+	for _, e := range entries {
+		var w, i int
+		_, err := fmt.Sscanf(e, "-- urn:r%d\n-- database db as ADMIN\n-- 2026-12-04T08:00:00Z\n-- step\n"+
+			"SET DEFINE OFF\nBEGIN p(%d, %d); END;\n/", &w, &w, &i)
+		require.NoError(t, err, "entry %q", e)
+		assert.Equal(t, next[w], i, "writer %d's entries out of order", w)
+		next[w]++
+	}
 }
