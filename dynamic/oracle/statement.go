@@ -1,10 +1,7 @@
 // This file holds Statement, one SQL statement as a value (text, binds, label), and Executor, the one path by
 // which statements run. Statements are values so that every one goes through one executor, which reports it
-// by its label in status lines and errors, and so that tests expect the exact text and binds.
-//
-// TODO(odaa-platform/adbs-hsm#6): a script mode that writes the statements to a file for a DBA to run instead
-// of running them does not exist yet; the rehearsal work tracked there plans it. Remove this note when an
-// Executor that writes a script ships.
+// by its label in status lines and errors, and so that tests expect the exact text and binds. DB runs them on a
+// connected database; Script (script.go) writes them to a file for a DBA instead.
 package oracle
 
 import (

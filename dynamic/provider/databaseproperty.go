@@ -2,6 +2,10 @@
 // DATABASE_PROPERTIES, restored to the value found before on delete, and optionally followed by a restart of
 // the database through OCI when the value really changed. A failure after the ALTER returns partial state
 // with the true value found before and a pending restart, which the next update carries out.
+//
+// In script mode (Options.SQLScript) the value before cannot be read: the ALTER is always written, the value
+// before is recorded as unknownPreviousValue (which delete never writes back: it asks for a restore by hand),
+// and the restart is written as an OCI command. The state says scripted, so that the next real run does it.
 package provider
 
 import (
@@ -21,8 +25,15 @@ type databaseRestarter interface {
 	Restart(ctx context.Context, databaseOcid string) error
 }
 
-// restarter returns the client that restarts databases: the OCI client, unless a test handed in its own.
-func (e *env) restarter() (databaseRestarter, error) {
+// unknownPreviousValue is the previous value script mode records: it is not a value the property can take.
+const unknownPreviousValue = "UNKNOWN (script mode: not read)"
+
+// restarter returns the client that restarts databases: the OCI client, unless a test handed in its own; in
+// script mode, the writer of OCI commands, which names resource.
+func (e *env) restarter(resource string) (databaseRestarter, error) {
+	if e.script != nil {
+		return scriptOCI{file: e.script, resource: resource}, nil
+	}
 	if e.opts.restart != nil {
 		return e.opts.restart, nil
 	}
@@ -52,6 +63,8 @@ type DatabasePropertyState struct {
 	PreviousValue string `pulumi:"previousValue"`
 	// RestartPending says the value changed but the restart restartOnChange asks for has not happened yet.
 	RestartPending bool `pulumi:"restartPending"`
+	// Scripted says the last change was written to the script instead of run; the next real run does it.
+	Scripted bool `pulumi:"scripted"`
 }
 
 // Annotate sets the token the program registers.
@@ -75,6 +88,8 @@ func (s *DatabasePropertyState) Annotate(an infer.Annotator) {
 	an.Describe(&s.PreviousValue, "Value found before the first change; delete restores it.")
 	an.Describe(&s.RestartPending, "Whether the value changed but the database has not been restarted yet; the "+
 		"next update restarts it.")
+	an.Describe(&s.Scripted, "Whether the last change was written to the script file (ODAA_SQL_SCRIPT) "+
+		"instead of run; the next run without script mode reads the database and does it.")
 }
 
 // Check validates the property and value against the allow-list (the ALTER cannot bind them) and that a restart
@@ -119,9 +134,10 @@ func (r *DatabaseProperty) Create(ctx context.Context, req infer.CreateRequest[D
 		return resp, nil
 	}
 
-	out, err := r.apply(ctx, in, false)
+	out, err := r.apply(ctx, in, false, "oracle:DatabaseProperty "+req.Name)
 	resp.Output.PreviousValue = out.before
 	resp.Output.RestartPending = out.restartPending
+	resp.Output.Scripted = out.scripted
 	if err != nil && out.changed {
 		resp.Output.Value = out.current(in)
 		return resp, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
@@ -138,6 +154,8 @@ type propertyChange struct {
 	verified bool
 	// restartPending says a restart is asked for and has not happened.
 	restartPending bool
+	// scripted says the change was written to the script, not run.
+	scripted bool
 }
 
 // current is the value to record for inputs in: the value set when it was read back, otherwise the value
@@ -150,16 +168,22 @@ func (c propertyChange) current(in DatabasePropertyArgs) string {
 }
 
 // apply sets the value unless the database has it, and restarts the database when restartOnChange asks and the
-// value changed now or pending says an earlier change still waits for its restart.
-func (r *DatabaseProperty) apply(ctx context.Context, in DatabasePropertyArgs, pending bool) (propertyChange,
-	error) {
+// value changed now or pending says an earlier change still waits for its restart. In script mode the ALTER is
+// written unread, and the restart written when restartOnChange asks.
+func (r *DatabaseProperty) apply(ctx context.Context, in DatabasePropertyArgs, pending bool, who string) (
+	propertyChange, error) {
 	out := propertyChange{restartPending: pending && in.RestartOnChange}
-	db, done, err := r.env.database(ctx, in.OracleConnection)
+	db, done, err := r.env.database(ctx, in.OracleConnection, who)
 	if err != nil {
 		return out, err
 	}
 	defer done()
-	out.before, out.changed, err = oracle.EnsureProperty(ctx, db, in.Name, in.Value)
+	out.scripted = db.Scripted
+	if db.Scripted {
+		out.before, out.changed, err = unknownPreviousValue, true, scriptProperty(ctx, db, in.Name, in.Value)
+	} else {
+		out.before, out.changed, err = oracle.EnsureProperty(ctx, db, in.Name, in.Value)
+	}
 	out.restartPending = out.restartPending || out.changed && in.RestartOnChange
 	if err != nil {
 		return out, err
@@ -174,7 +198,7 @@ func (r *DatabaseProperty) apply(ctx context.Context, in DatabasePropertyArgs, p
 	if !out.restartPending {
 		return out, nil
 	}
-	restarter, err := r.env.restarter()
+	restarter, err := r.env.restarter(who)
 	if err != nil {
 		return out, err
 	}
@@ -186,12 +210,26 @@ func (r *DatabaseProperty) apply(ctx context.Context, in DatabasePropertyArgs, p
 	return out, nil
 }
 
+// scriptProperty writes the ALTER that sets name to value.
+func scriptProperty(ctx context.Context, ex oracle.Executor, name, value string) error {
+	stmt, err := oracle.SetProperty(name, value)
+	if err != nil {
+		return err
+	}
+	return ex.Exec(ctx, stmt)
+}
+
 // Read reports the value the database has now, so that a change made outside Pulumi shows as drift.
 func (r *DatabaseProperty) Read(ctx context.Context,
 	req infer.ReadRequest[DatabasePropertyArgs, DatabasePropertyState]) (
 	infer.ReadResponse[DatabasePropertyArgs, DatabasePropertyState], error) {
 	resp := infer.ReadResponse[DatabasePropertyArgs, DatabasePropertyState](req)
-	db, done, err := r.env.database(ctx, req.State.OracleConnection)
+	if r.env.scripting() {
+		p.GetLogger(ctx).Warningf("%s: script mode cannot read DATABASE_PROPERTIES; the state stays as it is",
+			req.ID)
+		return resp, nil
+	}
+	db, done, err := r.env.database(ctx, req.State.OracleConnection, "oracle:DatabaseProperty "+req.ID)
 	if err != nil {
 		return resp, err
 	}
@@ -205,7 +243,8 @@ func (r *DatabaseProperty) Read(ctx context.Context,
 }
 
 // Diff replaces the resource for another property; a new value, restart setting or connection changes in
-// place.
+// place. A scripted state is an update once script mode is off, so that the real run does what the script
+// only described.
 func (r *DatabaseProperty) Diff(_ context.Context,
 	req infer.DiffRequest[DatabasePropertyArgs, DatabasePropertyState]) (p.DiffResponse, error) {
 	old, in := req.State, req.Inputs
@@ -226,6 +265,9 @@ func (r *DatabaseProperty) Diff(_ context.Context,
 		diff["restartPending"] = p.PropertyDiff{Kind: p.Update}
 	}
 	connectionDiff(diff, old.OracleConnection, in.OracleConnection)
+	if old.Scripted && !r.env.scripting() {
+		diff["scripted"] = p.PropertyDiff{Kind: p.Update}
+	}
 	return p.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff}, nil
 }
 
@@ -233,24 +275,27 @@ func (r *DatabaseProperty) Diff(_ context.Context,
 // or when an earlier restart is pending; the value found before the first change stays the one delete
 // restores. Another connect string or wallet may name another database (a replaced one): it is read, set when
 // its value differs, and then its own value before is the one to restore. Another user or password runs
-// nothing.
+// nothing. A scripted state, outside script mode, reads the database and sets what it lacks; the value found
+// then replaces an unknown previous value only when it is the value before a change this run makes.
 func (r *DatabaseProperty) Update(ctx context.Context,
 	req infer.UpdateRequest[DatabasePropertyArgs, DatabasePropertyState]) (
 	infer.UpdateResponse[DatabasePropertyState], error) {
 	old, in := req.State, req.Inputs
 	resp := infer.UpdateResponse[DatabasePropertyState]{Output: DatabasePropertyState{
 		DatabasePropertyArgs: in, PreviousValue: old.PreviousValue,
-		RestartPending: old.RestartPending && in.RestartOnChange}}
+		RestartPending: old.RestartPending && in.RestartOnChange, Scripted: old.Scripted}}
 	moved := anotherDatabase(old.OracleConnection, in.OracleConnection)
-	if req.DryRun || strings.EqualFold(old.Value, in.Value) && !resp.Output.RestartPending && !moved {
+	redo := old.Scripted && !r.env.scripting()
+	if req.DryRun || strings.EqualFold(old.Value, in.Value) && !resp.Output.RestartPending && !moved && !redo {
 		return resp, nil
 	}
 
-	out, err := r.apply(ctx, in, resp.Output.RestartPending)
-	if moved && out.changed {
+	out, err := r.apply(ctx, in, resp.Output.RestartPending, "oracle:DatabaseProperty "+req.ID)
+	if (moved || old.PreviousValue == unknownPreviousValue) && out.changed {
 		resp.Output.PreviousValue = out.before
 	}
 	resp.Output.RestartPending = out.restartPending
+	resp.Output.Scripted = out.scripted
 	if err != nil && (out.changed || out.restartPending) {
 		resp.Output.Value = out.current(in)
 		return resp, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
@@ -260,21 +305,30 @@ func (r *DatabaseProperty) Update(ctx context.Context,
 
 // Delete restores the value found before the first change. A property that already has it is success with a
 // warning. No restart: the database is usually being torn down with it, and the restored value takes effect at
-// its next restart.
+// its next restart. A previous value script mode could not read is not restored: a warning asks for it by hand.
+// In script mode the restore is written unread.
 func (r *DatabaseProperty) Delete(ctx context.Context, req infer.DeleteRequest[DatabasePropertyState]) (
 	infer.DeleteResponse, error) {
 	st := req.State
 	log := p.GetLogger(ctx)
+	if st.PreviousValue == unknownPreviousValue {
+		log.Warningf("%s was set in script mode, which could not read its value before: nothing restored; set "+
+			"it by hand with ALTER DATABASE PROPERTY if it must change", st.Name)
+		return infer.DeleteResponse{}, nil
+	}
 	stmt, err := oracle.SetProperty(st.Name, st.PreviousValue)
 	if err != nil {
 		return infer.DeleteResponse{}, fmt.Errorf("restoring %s to %q: %w; set it by hand with ALTER DATABASE "+
 			"PROPERTY", st.Name, st.PreviousValue, err)
 	}
-	db, done, err := r.env.database(ctx, st.OracleConnection)
+	db, done, err := r.env.database(ctx, st.OracleConnection, "oracle:DatabaseProperty "+req.ID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
 	defer done()
+	if db.Scripted {
+		return infer.DeleteResponse{}, db.Exec(ctx, stmt)
+	}
 	current, err := oracle.ReadProperty(ctx, db, st.Name)
 	if err != nil {
 		return infer.DeleteResponse{}, err

@@ -2,6 +2,11 @@
 // HSM (or Key Vault) through OCI's UpdateAutonomousDatabase, switched again in place when the key changes, and
 // returned to Oracle-managed keys on delete when this resource made a switch, unless told otherwise. OCI allows
 // few switches a day, so nothing is switched unless the key really changes.
+//
+// In script mode (Options.SQLScript) the database cannot be read: the switch is always written (as the REST
+// request, see ociscript.go), the resource counts as having switched, the lifecycle state is recorded as
+// unknown, and delete writes the return to Oracle-managed keys. The state says scripted, so that the next
+// real run reads the database and switches when it still needs to.
 package provider
 
 import (
@@ -38,6 +43,8 @@ type EncryptionKeyState struct {
 	// Switched says this resource switched the database's key; only then does delete revert it. A database
 	// found already using the key is adopted with Switched false.
 	Switched bool `pulumi:"switched"`
+	// Scripted says the switch was written to the script instead of made; the next real run reads and makes it.
+	Scripted bool `pulumi:"scripted"`
 }
 
 // Annotate sets the token the program registers.
@@ -63,6 +70,8 @@ func (s *EncryptionKeyState) Annotate(an infer.Annotator) {
 	an.Describe(&s.LifecycleState, "Lifecycle state of the database after the switch: AVAILABLE.")
 	an.Describe(&s.Switched, "Whether this resource switched the key (false when it found the key in place); "+
 		"delete reverts only a switch it made.")
+	an.Describe(&s.Scripted, "Whether the switch was written to the script file (ODAA_SQL_SCRIPT) instead of "+
+		"made; the next run without script mode reads the database and makes it.")
 }
 
 var (
@@ -140,7 +149,7 @@ func (r *EncryptionKey) Create(ctx context.Context, req infer.CreateRequest[Encr
 	if req.DryRun {
 		return resp, nil
 	}
-	state, err := r.apply(ctx, in)
+	state, err := r.apply(ctx, in, "oracle:EncryptionKey "+req.Name)
 	resp.Output = state
 	return resp, err
 }
@@ -154,18 +163,21 @@ func (r *EncryptionKey) Update(ctx context.Context,
 		return infer.UpdateResponse[EncryptionKeyState]{Output: EncryptionKeyState{EncryptionKeyArgs: in,
 			KeyProvider: ocidb.ProviderAzure, LifecycleState: ocidb.StateAvailable, Switched: req.State.Switched}}, nil
 	}
-	if sameKey(in, req.State) && req.State.LifecycleState == ocidb.StateAvailable {
+	redo := req.State.Scripted && !r.env.scripting()
+	if sameKey(in, req.State) && req.State.LifecycleState == ocidb.StateAvailable && !redo ||
+		sameKey(in, req.State) && req.State.Scripted && r.env.scripting() {
 		return infer.UpdateResponse[EncryptionKeyState]{Output: EncryptionKeyState{EncryptionKeyArgs: in,
 			KeyProvider: req.State.KeyProvider, LifecycleState: req.State.LifecycleState,
-			Switched: req.State.Switched}}, nil
+			Switched: req.State.Switched, Scripted: req.State.Scripted}}, nil
 	}
-	state, err := r.apply(ctx, in)
+	state, err := r.apply(ctx, in, "oracle:EncryptionKey "+req.ID)
 	state.Switched = state.Switched || req.State.Switched
 	return infer.UpdateResponse[EncryptionKeyState]{Output: state}, err
 }
 
 // Diff replaces the resource only for another database; a new vault or key name is a new switch, in place.
-// Vault URIs compare without case and trailing slash, so that the form OCI reports back is no change.
+// Vault URIs compare without case and trailing slash, so that the form OCI reports back is no change. A
+// scripted state is an update once script mode is off, so that the real run makes the switch.
 func (r *EncryptionKey) Diff(_ context.Context, req infer.DiffRequest[EncryptionKeyArgs, EncryptionKeyState]) (
 	p.DiffResponse, error) {
 	diff := map[string]p.PropertyDiff{}
@@ -185,6 +197,9 @@ func (r *EncryptionKey) Diff(_ context.Context, req infer.DiffRequest[Encryption
 	if revertOnDelete(in) != revertOnDelete(st.EncryptionKeyArgs) {
 		diff["revertOnDelete"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
 	}
+	if st.Scripted && !r.env.scripting() {
+		diff["scripted"] = p.PropertyDiff{Kind: p.Update}
+	}
 	return p.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff}, nil
 }
 
@@ -193,6 +208,11 @@ func (r *EncryptionKey) Diff(_ context.Context, req infer.DiffRequest[Encryption
 func (r *EncryptionKey) Read(ctx context.Context, req infer.ReadRequest[EncryptionKeyArgs, EncryptionKeyState]) (
 	infer.ReadResponse[EncryptionKeyArgs, EncryptionKeyState], error) {
 	resp := infer.ReadResponse[EncryptionKeyArgs, EncryptionKeyState](req)
+	if r.env.scripting() {
+		p.GetLogger(ctx).Warningf("%s: script mode cannot read the database from OCI; the state stays as it is",
+			req.ID)
+		return resp, nil
+	}
 	ocid := req.State.DatabaseOcid
 	if ocid == "" {
 		ocid = strings.TrimSuffix(req.ID, "/encryptionKey")
@@ -220,7 +240,7 @@ func (r *EncryptionKey) Read(ctx context.Context, req infer.ReadRequest[Encrypti
 
 // Delete returns the database to Oracle-managed keys when this resource switched it, revertOnDelete is true and
 // the database still uses this resource's key; otherwise the key stays as it is, with a warning. A database
-// that is gone needs nothing.
+// that is gone needs nothing. In script mode the return is written unread.
 func (r *EncryptionKey) Delete(ctx context.Context, req infer.DeleteRequest[EncryptionKeyState]) (
 	infer.DeleteResponse, error) {
 	st := req.State
@@ -237,7 +257,7 @@ func (r *EncryptionKey) Delete(ctx context.Context, req infer.DeleteRequest[Encr
 			"which switched nothing and so reverts nothing", st.DatabaseOcid, st.KeyName, st.VaultURI)
 		return infer.DeleteResponse{}, nil
 	}
-	c, err := r.env.databases()
+	c, err := r.env.keys("oracle:EncryptionKey " + req.ID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
@@ -249,7 +269,7 @@ func (r *EncryptionKey) Delete(ctx context.Context, req infer.DeleteRequest[Encr
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	if !db.Key.Same(ours) {
+	if !r.env.scripting() && !db.Key.Same(ours) {
 		log.Warningf("database %s now uses %s, not %s: left as it is", st.DatabaseOcid, db.Key, ours)
 		return infer.DeleteResponse{}, nil
 	}
@@ -262,10 +282,11 @@ func (r *EncryptionKey) Delete(ctx context.Context, req infer.DeleteRequest[Encr
 
 // apply switches the database to the inputs' key and returns the state the database reports afterwards, with
 // Switched set when the database used another key before. SetAzureKey is called even for a database that
-// already uses the key: it waits out a change in progress and sends no switch then.
-func (r *EncryptionKey) apply(ctx context.Context, in EncryptionKeyArgs) (EncryptionKeyState, error) {
+// already uses the key: it waits out a change in progress and sends no switch then. In script mode the switch
+// is written and counts as made.
+func (r *EncryptionKey) apply(ctx context.Context, in EncryptionKeyArgs, who string) (EncryptionKeyState, error) {
 	state := EncryptionKeyState{EncryptionKeyArgs: in}
-	c, err := r.env.databases()
+	c, err := r.env.keys(who)
 	if err != nil {
 		return state, err
 	}
@@ -280,6 +301,7 @@ func (r *EncryptionKey) apply(ctx context.Context, in EncryptionKeyArgs) (Encryp
 	}
 	state = stateOf(in, db)
 	state.Switched = !before.Key.Same(want)
+	state.Scripted = r.env.scripting()
 	if !state.Switched {
 		p.GetLogger(ctx).Warningf("database %s already used %s: adopted without a switch, so delete will not "+
 			"revert it", in.DatabaseOcid, want)

@@ -1,5 +1,8 @@
 // This file holds KeystoreCheck: after the key switch, V$ENCRYPTION_WALLET must report an open keystore in
 // Azure. It changes nothing in the database; it fails the run, saying what it saw, when the switch did not take.
+//
+// In script mode (Options.SQLScript) the query is written for the DBA to run after the key switch, nothing is
+// checked, and the state says scripted with empty keystore fields, so that the next real run checks.
 package provider
 
 import (
@@ -29,6 +32,8 @@ type KeystoreCheckState struct {
 	WrlType    string `pulumi:"wrlType"`
 	WalletType string `pulumi:"walletType"`
 	Status     string `pulumi:"status"`
+	// Scripted says the check was written to the script instead of run; the next real run checks.
+	Scripted bool `pulumi:"scripted"`
 }
 
 // Annotate sets the token the program registers.
@@ -49,6 +54,8 @@ func (s *KeystoreCheckState) Annotate(an infer.Annotator) {
 	an.Describe(&s.WrlType, "WRL_TYPE: AZURE_KEY_VAULT or AZURE_MANAGEDHSM.")
 	an.Describe(&s.WalletType, "WALLET_TYPE, such as CLOUD.")
 	an.Describe(&s.Status, "STATUS: OPEN when the database can use its key.")
+	an.Describe(&s.Scripted, "Whether the check's query was written to the script file (ODAA_SQL_SCRIPT) "+
+		"instead of run; the next run without script mode checks.")
 }
 
 // Check validates the key ID's shape.
@@ -78,17 +85,24 @@ func (r *KeystoreCheck) Create(ctx context.Context, req infer.CreateRequest[Keys
 	if req.DryRun {
 		return resp, nil
 	}
-	st, err := r.check(ctx, req.Inputs)
+	st, err := r.check(ctx, req.Inputs, "oracle:KeystoreCheck "+req.Name)
 	resp.Output = st
 	return resp, err
 }
 
-// check reads the keystore and returns it, with an error unless it is an open keystore in Azure.
-func (r *KeystoreCheck) check(ctx context.Context, in KeystoreCheckArgs) (KeystoreCheckState, error) {
+// check reads the keystore and returns it, with an error unless it is an open keystore in Azure; in script
+// mode it only writes the query.
+func (r *KeystoreCheck) check(ctx context.Context, in KeystoreCheckArgs, who string) (KeystoreCheckState, error) {
 	st := KeystoreCheckState{KeystoreCheckArgs: in}
-	k, refused, err := r.read(ctx, in.OracleConnection)
+	k, refused, scripted, err := r.read(ctx, in.OracleConnection, who)
 	if err != nil {
 		return st, err
+	}
+	if scripted {
+		st.Scripted = true
+		p.GetLogger(ctx).Warningf("keystore for key %s not checked: the query was written to the script; run it "+
+			"after the key switch, and run again without script mode to check", in.KeyID)
+		return st, nil
 	}
 	st.WrlType, st.WalletType, st.Status = k.WrlType, k.WalletType, k.Status
 	if refused != nil {
@@ -99,22 +113,23 @@ func (r *KeystoreCheck) check(ctx context.Context, in KeystoreCheckArgs) (Keysto
 }
 
 // read returns the keystore V$ENCRYPTION_WALLET shows and, in refused, why it is not an open one in Azure; err
-// is a failure to read it at all.
-func (r *KeystoreCheck) read(ctx context.Context, c OracleConnection) (k oracle.Keystore, refused, err error) {
-	db, done, err := r.env.database(ctx, c)
+// is a failure to read it at all. scripted says the query was only written (script mode): nothing was read.
+func (r *KeystoreCheck) read(ctx context.Context, c OracleConnection, who string) (k oracle.Keystore, refused error,
+	scripted bool, err error) {
+	db, done, err := r.env.database(ctx, c, who)
 	if err != nil {
-		return k, nil, err
+		return k, nil, false, err
 	}
 	defer done()
 	rows, err := oracle.ReadKeystores(ctx, db)
-	if err != nil {
-		return k, nil, err
+	if err != nil || db.Scripted {
+		return k, nil, db.Scripted, err
 	}
 	k, refused = oracle.PickKeystore(rows)
 	if refused != nil {
 		refused = fmt.Errorf("checking the keystore of %s: %w", db.Where, refused)
 	}
-	return k, refused, nil
+	return k, refused, false, nil
 }
 
 // Read reports what V$ENCRYPTION_WALLET shows now, without failing on what it shows: a closed keystore shows as
@@ -122,7 +137,12 @@ func (r *KeystoreCheck) read(ctx context.Context, c OracleConnection) (k oracle.
 func (r *KeystoreCheck) Read(ctx context.Context, req infer.ReadRequest[KeystoreCheckArgs, KeystoreCheckState]) (
 	infer.ReadResponse[KeystoreCheckArgs, KeystoreCheckState], error) {
 	resp := infer.ReadResponse[KeystoreCheckArgs, KeystoreCheckState](req)
-	k, refused, err := r.read(ctx, req.State.OracleConnection)
+	if r.env.scripting() {
+		p.GetLogger(ctx).Warningf("%s: script mode cannot read V$ENCRYPTION_WALLET; the state stays as it is",
+			req.ID)
+		return resp, nil
+	}
+	k, refused, _, err := r.read(ctx, req.State.OracleConnection, "oracle:KeystoreCheck "+req.ID)
 	if err != nil {
 		return resp, err
 	}
@@ -134,7 +154,7 @@ func (r *KeystoreCheck) Read(ctx context.Context, req infer.ReadRequest[Keystore
 }
 
 // Diff checks again, in place, for a new key or connection, and when the state shows a keystore that is not an
-// open one in Azure.
+// open one in Azure, except a scripted state in script mode, which has nothing to check again.
 func (r *KeystoreCheck) Diff(_ context.Context, req infer.DiffRequest[KeystoreCheckArgs, KeystoreCheckState]) (
 	p.DiffResponse, error) {
 	old, in := req.State, req.Inputs
@@ -142,7 +162,8 @@ func (r *KeystoreCheck) Diff(_ context.Context, req infer.DiffRequest[KeystoreCh
 	if old.KeyID != in.KeyID {
 		diff["keyId"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
 	}
-	if !(oracle.Keystore{WrlType: old.WrlType, Status: old.Status}).Open() {
+	settled := (oracle.Keystore{WrlType: old.WrlType, Status: old.Status}).Open() || old.Scripted && r.env.scripting()
+	if !settled {
 		diff["status"] = p.PropertyDiff{Kind: p.Update}
 	}
 	connectionDiff(diff, old.OracleConnection, in.OracleConnection)
@@ -154,9 +175,10 @@ func (r *KeystoreCheck) Update(ctx context.Context, req infer.UpdateRequest[Keys
 	infer.UpdateResponse[KeystoreCheckState], error) {
 	if req.DryRun {
 		return infer.UpdateResponse[KeystoreCheckState]{Output: KeystoreCheckState{KeystoreCheckArgs: req.Inputs,
-			WrlType: req.State.WrlType, WalletType: req.State.WalletType, Status: req.State.Status}}, nil
+			WrlType: req.State.WrlType, WalletType: req.State.WalletType, Status: req.State.Status,
+			Scripted: req.State.Scripted}}, nil
 	}
-	st, err := r.check(ctx, req.Inputs)
+	st, err := r.check(ctx, req.Inputs, "oracle:KeystoreCheck "+req.ID)
 	return infer.UpdateResponse[KeystoreCheckState]{Output: st}, err
 }
 

@@ -1,6 +1,10 @@
 // This file holds NetworkAcl: host ACEs that let a database user reach a host and port range (field case 7).
 // DBA_HOST_ACES is read first and only the missing privileges are appended; delete removes exactly those this
 // resource appended, leaving grants that were there before, and never drops or re-creates an ACL.
+//
+// In script mode (Options.SQLScript) DBA_HOST_ACES cannot be read, so no ACE is assumed to exist: every
+// requested privilege is written as appended (APPEND_HOST_ACE adds to an existing grant harmlessly), and delete
+// writes the removal of all of them. The state says scripted, so that the next real run reads and appends.
 package provider
 
 import (
@@ -33,6 +37,8 @@ type NetworkACLState struct {
 	NetworkACLArgs
 	// Appended are the privileges this resource added; those that already existed are left alone on delete.
 	Appended []string `pulumi:"appended"`
+	// Scripted says the last change was written to the script instead of run; the next real run does it.
+	Scripted bool `pulumi:"scripted"`
 }
 
 // Annotate sets the token the program registers.
@@ -55,6 +61,8 @@ func (a *NetworkACLArgs) Annotate(an infer.Annotator) {
 // Annotate documents the outputs.
 func (s *NetworkACLState) Annotate(an infer.Annotator) {
 	an.Describe(&s.Appended, "Privileges this resource appended, and removes on delete.")
+	an.Describe(&s.Scripted, "Whether the last change was written to the script file (ODAA_SQL_SCRIPT) "+
+		"instead of run; the next run without script mode reads the database and does it.")
 }
 
 // Check validates the inputs and upper-cases the principal and lower-cases the privileges, so that preview
@@ -119,32 +127,33 @@ func (r *NetworkACL) Create(ctx context.Context, req infer.CreateRequest[Network
 		return resp, nil
 	}
 
-	appended, err := r.ensure(ctx, req.Inputs.OracleConnection, g)
+	appended, scripted, err := r.ensure(ctx, req.Inputs.OracleConnection, g, "oracle:NetworkAcl "+req.Name)
 	if err != nil {
 		return resp, err
 	}
-	resp.Output.Appended = appended
+	resp.Output.Appended, resp.Output.Scripted = appended, scripted
 	return resp, nil
 }
 
-// ensure appends what g lacks and reports it.
-func (r *NetworkACL) ensure(ctx context.Context, c OracleConnection, g oracle.HostGrant) ([]string, error) {
-	db, done, err := r.env.database(ctx, c)
+// ensure appends what g lacks and reports it, and whether it was only written to the script.
+func (r *NetworkACL) ensure(ctx context.Context, c OracleConnection, g oracle.HostGrant, who string) ([]string,
+	bool, error) {
+	db, done, err := r.env.database(ctx, c, who)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer done()
 	appended, err := oracle.EnsureHostACE(ctx, db, g)
 	if err != nil {
-		return nil, err
+		return nil, db.Scripted, err
 	}
 	log := p.GetLogger(ctx)
 	if len(appended) == 0 {
 		log.Infof("%s already has %s: nothing appended", g, strings.Join(g.Privileges, ", "))
-		return []string{}, nil
+		return []string{}, db.Scripted, nil
 	}
 	log.Infof("%s: appended %s", g, strings.Join(appended, ", "))
-	return appended, nil
+	return appended, db.Scripted, nil
 }
 
 // Read reports which of the requested privileges the database grants now, so that an ACE removed outside
@@ -152,8 +161,12 @@ func (r *NetworkACL) ensure(ctx context.Context, c OracleConnection, g oracle.Ho
 func (r *NetworkACL) Read(ctx context.Context, req infer.ReadRequest[NetworkACLArgs, NetworkACLState]) (
 	infer.ReadResponse[NetworkACLArgs, NetworkACLState], error) {
 	resp := infer.ReadResponse[NetworkACLArgs, NetworkACLState](req)
+	if r.env.scripting() {
+		p.GetLogger(ctx).Warningf("%s: script mode cannot read DBA_HOST_ACES; the state stays as it is", req.ID)
+		return resp, nil
+	}
 	g := req.State.grant()
-	db, done, err := r.env.database(ctx, req.State.OracleConnection)
+	db, done, err := r.env.database(ctx, req.State.OracleConnection, "oracle:NetworkAcl "+req.ID)
 	if err != nil {
 		return resp, err
 	}
@@ -174,7 +187,8 @@ func (r *NetworkACL) Read(ctx context.Context, req infer.ReadRequest[NetworkACLA
 }
 
 // Diff replaces the resource for another host, port range or principal, whose ACEs are other ACEs; other
-// privileges change in place, as do the connection inputs.
+// privileges change in place, as do the connection inputs. A scripted state is an update once script mode is
+// off, so that the real run does what the script only described.
 func (r *NetworkACL) Diff(_ context.Context, req infer.DiffRequest[NetworkACLArgs, NetworkACLState]) (
 	p.DiffResponse, error) {
 	old, in := req.State.grant(), req.Inputs.grant()
@@ -196,30 +210,36 @@ func (r *NetworkACL) Diff(_ context.Context, req infer.DiffRequest[NetworkACLArg
 		diff["privileges"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
 	}
 	connectionDiff(diff, req.State.OracleConnection, req.Inputs.OracleConnection)
+	if req.State.Scripted && !r.env.scripting() {
+		diff["scripted"] = p.PropertyDiff{Kind: p.Update}
+	}
 	return p.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff}, nil
 }
 
 // Update appends the privileges now missing, and removes those no longer requested that this resource had
 // appended. Another connect string or wallet may name another database (a replaced one), so it is read and
 // given what it lacks even when the privileges did not change; what this resource appended before stays
-// recorded, as the same database reached another way still has it. Another user or password runs nothing.
+// recorded, as the same database reached another way still has it. Another user or password runs nothing. A
+// scripted state, outside script mode, reads the database and appends what it lacks.
 func (r *NetworkACL) Update(ctx context.Context, req infer.UpdateRequest[NetworkACLArgs, NetworkACLState]) (
 	infer.UpdateResponse[NetworkACLState], error) {
 	old, g := req.State, req.Inputs.grant()
 	resp := infer.UpdateResponse[NetworkACLState]{Output: NetworkACLState{NetworkACLArgs: req.Inputs,
-		Appended: old.Appended}}
+		Appended: old.Appended, Scripted: old.Scripted}}
 	// The state's privileges are those the database granted at the last read: equal to the inputs, only the
 	// connection changed.
+	redo := old.Scripted && !r.env.scripting()
 	if req.DryRun || sameSet(old.Privileges, g.Privileges) &&
-		!anotherDatabase(old.OracleConnection, req.Inputs.OracleConnection) {
+		!anotherDatabase(old.OracleConnection, req.Inputs.OracleConnection) && !redo {
 		return resp, nil
 	}
 
-	db, done, err := r.env.database(ctx, req.Inputs.OracleConnection)
+	db, done, err := r.env.database(ctx, req.Inputs.OracleConnection, "oracle:NetworkAcl "+req.ID)
 	if err != nil {
 		return resp, err
 	}
 	defer done()
+	resp.Output.Scripted = db.Scripted
 	var dropped []string
 	for _, priv := range old.Appended {
 		if !slices.Contains(g.Privileges, priv) {
@@ -250,7 +270,8 @@ func (r *NetworkACL) Update(ctx context.Context, req infer.UpdateRequest[Network
 }
 
 // Delete removes the privileges this resource appended that the database still grants; privileges that were
-// there before it stay. Nothing left to remove is success with a warning.
+// there before it stay. Nothing left to remove is success with a warning. In script mode the removal of every
+// appended privilege is written, as the database cannot be read.
 func (r *NetworkACL) Delete(ctx context.Context, req infer.DeleteRequest[NetworkACLState]) (infer.DeleteResponse,
 	error) {
 	st := req.State
@@ -260,18 +281,21 @@ func (r *NetworkACL) Delete(ctx context.Context, req infer.DeleteRequest[Network
 		log.Infof("%s: this resource appended nothing, so nothing is removed", g)
 		return infer.DeleteResponse{}, nil
 	}
-	db, done, err := r.env.database(ctx, st.OracleConnection)
+	db, done, err := r.env.database(ctx, st.OracleConnection, "oracle:NetworkAcl "+req.ID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
 	defer done()
-	aces, err := oracle.ReadHostACEs(ctx, db, g)
-	if err != nil {
-		return infer.DeleteResponse{}, err
+	present := st.Appended
+	if !db.Scripted {
+		aces, err := oracle.ReadHostACEs(ctx, db, g)
+		if err != nil {
+			return infer.DeleteResponse{}, err
+		}
+		ours := g
+		ours.Privileges = st.Appended
+		present = oracle.Granted(ours, aces)
 	}
-	ours := g
-	ours.Privileges = st.Appended
-	present := oracle.Granted(ours, aces)
 	if len(present) == 0 {
 		log.Warningf("%s: the privileges this resource appended (%s) are already gone", g,
 			strings.Join(st.Appended, ", "))

@@ -4,6 +4,7 @@
 package provider
 
 import (
+	"context"
 	"sync"
 
 	"github.com/odaa-platform/adbs-hsm/dynamic/ocidb"
@@ -14,6 +15,27 @@ import (
 type OCIOptions = ocidb.Options
 
 var _ databaseRestarter = (*ocidb.Client)(nil)
+
+// databaseKeys is what EncryptionKey calls: the OCI client, or in script mode the writer of its calls.
+type databaseKeys interface {
+	Get(ctx context.Context, ocid string) (ocidb.Database, error)
+	SetAzureKey(ctx context.Context, ocid, vaultURI, keyName string) (ocidb.Database, error)
+	SetOracleManagedKey(ctx context.Context, ocid string) (ocidb.Database, error)
+}
+
+var (
+	_ databaseKeys = (*ocidb.Client)(nil)
+	_ databaseKeys = scriptOCI{}
+)
+
+// keys returns the client EncryptionKey calls: in script mode (Options.SQLScript) the writer of the calls,
+// naming resource, otherwise the OCI client.
+func (e *env) keys(resource string) (databaseKeys, error) {
+	if e.script != nil {
+		return scriptOCI{file: e.script, resource: resource}, nil
+	}
+	return e.databases()
+}
 
 // ociEnv holds the lazily made OCI client of an env.
 type ociEnv struct {

@@ -69,18 +69,36 @@ func anotherDatabase(old, in OracleConnection) bool {
 	return old.ConnectString != in.ConnectString || old.WalletDirectory != in.WalletDirectory
 }
 
-// database connects to the database c names and returns the executor every statement goes through, with a
-// status line per change, and the function that closes the connection. It pings before returning, so that a
-// bad alias, wallet, password or network fails here with what to fix.
-func (e *env) database(ctx context.Context, c OracleConnection) (*oracle.DB, func(), error) {
+// sqlSession is the executor of one resource operation, with the database it names.
+type sqlSession struct {
+	oracle.Executor
+	// Where names the database in logs and errors, as oracle.Conn.String does: never with the password.
+	Where string
+	// Scripted says the statements go to the script file (script mode) and reads return no rows.
+	Scripted bool
+}
+
+// database returns the executor every statement of resource goes through on the database c names, and the
+// function that ends the session. Normally it connects, pinging first so that a bad alias, wallet, password or
+// network fails here with what to fix, and reports a status line per change. In script mode (Options.SQLScript)
+// it connects to nothing and the executor appends each statement to the script under a header naming resource.
+func (e *env) database(ctx context.Context, c OracleConnection, resource string) (*sqlSession, func(), error) {
+	conn := c.conn()
+	if e.script != nil {
+		return &sqlSession{Executor: &oracle.Script{File: e.script, Resource: resource, Where: conn.String(),
+			Progress: p.GetLogger(ctx).InfoStatus}, Where: conn.String(), Scripted: true}, func() {}, nil
+	}
 	open := oracle.Open
 	if e.opts.openDB != nil {
 		open = e.opts.openDB
 	}
-	conn := c.conn()
 	db, err := oracle.Connect(ctx, conn, open)
 	if err != nil {
 		return nil, nil, err
 	}
-	return oracle.NewDB(db, conn.String(), p.GetLogger(ctx).InfoStatus), func() { _ = db.Close() }, nil
+	return &sqlSession{Executor: oracle.NewDB(db, conn.String(), p.GetLogger(ctx).InfoStatus),
+		Where: conn.String()}, func() { _ = db.Close() }, nil
 }
+
+// scripting reports whether the plugin runs in script mode.
+func (e *env) scripting() bool { return e.script != nil }

@@ -3,6 +3,12 @@
 // application, whose consent and key role would then be lost, so ENABLE is never issued when the database
 // already shows principal auth for the tenant: it is adopted instead, and nothing but a new tenant re-enables.
 // Only what this resource enabled is disabled on delete: an adopted integration may be another stack's.
+//
+// In script mode (Options.SQLScript) CLOUD_INTEGRATIONS cannot be read: the ENABLE is written once, by create,
+// and the application Oracle makes is unknown until a DBA runs it. appClientId and appName are then
+// scriptedAppPlaceholder, which is not a GUID, so that the downstream consent and role assignment fail loudly
+// rather than act on a made-up identity; script mode is for the SQL steps, and consent needs the real value,
+// which the next run without script mode reads (the state says scripted, so that run reads the database).
 package provider
 
 import (
@@ -15,6 +21,9 @@ import (
 
 	"github.com/odaa-platform/adbs-hsm/dynamic/oracle"
 )
+
+// scriptedAppPlaceholder stands for the application ID and name in script mode: never a valid GUID.
+const scriptedAppPlaceholder = "SCRIPTED-unknown-run-the-script-then-pulumi-up-without-ODAA_SQL_SCRIPT"
 
 // PrincipalAuth is the resource; its methods are the CRUD the engine calls.
 type PrincipalAuth struct{ env *env }
@@ -38,6 +47,8 @@ type PrincipalAuthState struct {
 	// ReportedTenantID is the tenant CLOUD_INTEGRATIONS reports; another than TenantID is drift that the next
 	// update reports as an error instead of replacing the resource.
 	ReportedTenantID string `pulumi:"reportedTenantId"`
+	// Scripted says the ENABLE was written to the script instead of run; the next real run reads the database.
+	Scripted bool `pulumi:"scripted"`
 }
 
 // Annotate sets the token the program registers.
@@ -62,6 +73,8 @@ func (s *PrincipalAuthState) Annotate(an infer.Annotator) {
 	an.Describe(&s.EnabledByResource, "Whether this resource enabled principal auth (false when it adopted "+
 		"it); delete disables only what it enabled.")
 	an.Describe(&s.ReportedTenantID, "Tenant that CLOUD_INTEGRATIONS reports, azure_tenantid.")
+	an.Describe(&s.Scripted, "Whether the ENABLE was written to the script file (ODAA_SQL_SCRIPT) instead of "+
+		"run; appClientId is then a placeholder, and the next run without script mode reads the database.")
 }
 
 // Check validates the provider and tenant.
@@ -105,7 +118,7 @@ func (r *PrincipalAuth) Create(ctx context.Context, req infer.CreateRequest[Prin
 		return resp, nil
 	}
 
-	st, err := r.ensure(ctx, in, PrincipalAuthState{})
+	st, err := r.ensure(ctx, in, PrincipalAuthState{}, "oracle:PrincipalAuth "+req.Name)
 	if err != nil {
 		return resp, err
 	}
@@ -115,14 +128,27 @@ func (r *PrincipalAuth) Create(ctx context.Context, req infer.CreateRequest[Prin
 
 // ensure enables principal auth for in's tenant on the database in names, unless CLOUD_INTEGRATIONS already
 // shows it for that tenant, and returns the state. old is the state before an update: an application it
-// enabled that the database still reports stays this resource's; any other found in place is adopted.
-func (r *PrincipalAuth) ensure(ctx context.Context, in PrincipalAuthArgs, old PrincipalAuthState) (
+// enabled that the database still reports stays this resource's, as does one for the tenant found after a
+// scripted ENABLE (the script this resource wrote made it); any other found in place is adopted. In script
+// mode the ENABLE is written unread, with placeholders for what it would report.
+func (r *PrincipalAuth) ensure(ctx context.Context, in PrincipalAuthArgs, old PrincipalAuthState, who string) (
 	PrincipalAuthState, error) {
-	db, done, err := r.env.database(ctx, in.OracleConnection)
+	db, done, err := r.env.database(ctx, in.OracleConnection, who)
 	if err != nil {
 		return old, err
 	}
 	defer done()
+	if db.Scripted {
+		if err := db.Exec(ctx, oracle.EnablePrincipalAuth(in.TenantID)); err != nil {
+			return old, err
+		}
+		st := principalState(in, oracle.AzureIntegration{TenantID: in.TenantID, ClientID: scriptedAppPlaceholder,
+			AppName: scriptedAppPlaceholder}, true)
+		st.Scripted = true
+		p.GetLogger(ctx).Warningf("Azure principal auth for %s written to the script, not run: appClientId is "+
+			"a placeholder until a run without script mode reads CLOUD_INTEGRATIONS", db.Where)
+		return st, nil
+	}
 	found, adopted, err := oracle.EnsureAzurePrincipalAuth(ctx, db, in.TenantID)
 	if err != nil {
 		return old, fmt.Errorf("principal auth on %s: %w", db.Where, err)
@@ -133,7 +159,7 @@ func (r *PrincipalAuth) ensure(ctx context.Context, in PrincipalAuthArgs, old Pr
 			found.AppName, found.ClientID)
 		return principalState(in, found, true), nil
 	}
-	if old.EnabledByResource && found.ClientID == old.AppClientID {
+	if old.EnabledByResource && (found.ClientID == old.AppClientID || old.Scripted) {
 		return principalState(in, found, true), nil
 	}
 	log.Warningf("Azure principal auth for tenant %s was already enabled on %s: adopting application %s (%s) "+
@@ -149,7 +175,12 @@ func (r *PrincipalAuth) ensure(ctx context.Context, in PrincipalAuthArgs, old Pr
 func (r *PrincipalAuth) Read(ctx context.Context, req infer.ReadRequest[PrincipalAuthArgs, PrincipalAuthState]) (
 	infer.ReadResponse[PrincipalAuthArgs, PrincipalAuthState], error) {
 	resp := infer.ReadResponse[PrincipalAuthArgs, PrincipalAuthState](req)
-	db, done, err := r.env.database(ctx, req.State.OracleConnection)
+	if r.env.scripting() {
+		p.GetLogger(ctx).Warningf("%s: script mode cannot read CLOUD_INTEGRATIONS; the state stays as it is",
+			req.ID)
+		return resp, nil
+	}
+	db, done, err := r.env.database(ctx, req.State.OracleConnection, "oracle:PrincipalAuth "+req.ID)
 	if err != nil {
 		return resp, err
 	}
@@ -182,7 +213,8 @@ func (r *PrincipalAuth) Read(ctx context.Context, req infer.ReadRequest[Principa
 
 // Diff replaces the resource, deleting first, for another provider or tenant: a database has one Azure
 // principal auth. Connection inputs change in place; a database reporting another tenant is an update, which
-// fails explaining the conflict, rather than a replacement that would act on the other tenant's application.
+// fails explaining the conflict, rather than a replacement that would act on the other tenant's application. A
+// scripted state is an update once script mode is off, so that the real run reads the application.
 func (r *PrincipalAuth) Diff(_ context.Context, req infer.DiffRequest[PrincipalAuthArgs, PrincipalAuthState]) (
 	p.DiffResponse, error) {
 	old, in := req.State, req.Inputs
@@ -197,6 +229,9 @@ func (r *PrincipalAuth) Diff(_ context.Context, req infer.DiffRequest[PrincipalA
 		diff["reportedTenantId"] = p.PropertyDiff{Kind: p.Update}
 	}
 	connectionDiff(diff, old.OracleConnection, in.OracleConnection)
+	if old.Scripted && !r.env.scripting() {
+		diff["scripted"] = p.PropertyDiff{Kind: p.Update}
+	}
 	_, replacing := diff["tenantId"]
 	if _, ok := diff["provider"]; ok {
 		replacing = true
@@ -207,22 +242,24 @@ func (r *PrincipalAuth) Diff(_ context.Context, req infer.DiffRequest[PrincipalA
 // Update reconciles when the connection names another database (connect string or wallet) or the database
 // reported another tenant: it enables principal auth only when CLOUD_INTEGRATIONS does not show it for the
 // tenant, so a database is never enabled twice, and fails when another tenant holds it. Another user or
-// password for the same database runs nothing.
+// password for the same database runs nothing. A scripted state, outside script mode, reads the database.
 func (r *PrincipalAuth) Update(ctx context.Context, req infer.UpdateRequest[PrincipalAuthArgs, PrincipalAuthState]) (
 	infer.UpdateResponse[PrincipalAuthState], error) {
 	st := req.State
 	st.OracleConnection = req.Inputs.OracleConnection
 	drifted := st.ReportedTenantID != "" && !strings.EqualFold(st.ReportedTenantID, req.Inputs.TenantID)
-	if req.DryRun || !drifted && !anotherDatabase(req.State.OracleConnection, req.Inputs.OracleConnection) {
+	redo := st.Scripted && !r.env.scripting()
+	if req.DryRun || !drifted && !redo && !anotherDatabase(req.State.OracleConnection,
+		req.Inputs.OracleConnection) {
 		return infer.UpdateResponse[PrincipalAuthState]{Output: st}, nil
 	}
-	st, err := r.ensure(ctx, req.Inputs, req.State)
+	st, err := r.ensure(ctx, req.Inputs, req.State, "oracle:PrincipalAuth "+req.ID)
 	return infer.UpdateResponse[PrincipalAuthState]{Output: st}, err
 }
 
 // Delete disables Azure principal auth when this resource enabled it and it is still enabled for this
 // resource's tenant. Already disabled is success with a warning; adopted, or enabled for another tenant, is
-// left alone with a warning, as it is not this resource's.
+// left alone with a warning, as it is not this resource's. In script mode the DISABLE is written unread.
 func (r *PrincipalAuth) Delete(ctx context.Context, req infer.DeleteRequest[PrincipalAuthState]) (
 	infer.DeleteResponse, error) {
 	st := req.State
@@ -233,11 +270,14 @@ func (r *PrincipalAuth) Delete(ctx context.Context, req infer.DeleteRequest[Prin
 			st.TenantID, st.AppName)
 		return infer.DeleteResponse{}, nil
 	}
-	db, done, err := r.env.database(ctx, st.OracleConnection)
+	db, done, err := r.env.database(ctx, st.OracleConnection, "oracle:PrincipalAuth "+req.ID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
 	defer done()
+	if db.Scripted {
+		return infer.DeleteResponse{}, db.Exec(ctx, oracle.DisablePrincipalAuth())
+	}
 	found, err := oracle.ReadAzureIntegration(ctx, db)
 	if err != nil {
 		return infer.DeleteResponse{}, err

@@ -29,11 +29,17 @@ type Options struct {
 	Timeouts Timeouts
 	// OCI configures the client of Autonomous Databases (oci.go).
 	OCI OCIOptions
+	// SQLScript, when set, turns on script mode: the SQL resources and the OCI steps append what they would
+	// run to this file (created with mode 0600) instead of running it. Empty, the default, runs everything.
+	// The plugin sets it from ODAA_SQL_SCRIPT.
+	SQLScript string
 	// sleep replaces time.After in polling, so that tests never wait.
 	sleep func(time.Duration) <-chan time.Time
 	// openDB replaces the godror connection (oracle.Open), so that tests hand in sqlmock; the wallet checks and
 	// the ping still run.
 	openDB oracle.Opener
+	// now stamps script entries, so that tests expect exact text; nil means time.Now.
+	now func() time.Time
 	// restart replaces the OCI client that restarts a database after a property change.
 	restart databaseRestarter
 }
@@ -58,6 +64,8 @@ type env struct {
 	cred     azcore.TokenCredential
 	credErr  error
 	oci      ociEnv
+	// script is the file of script mode, nil when it is off.
+	script *oracle.ScriptFile
 }
 
 func (e *env) credential() (azcore.TokenCredential, error) {
@@ -135,6 +143,9 @@ func (e *env) retry(ctx context.Context, what string) hsm.Retry {
 // New returns the provider with every resource it serves.
 func New(opts Options) (p.Provider, error) {
 	e := &env{opts: opts}
+	if opts.SQLScript != "" {
+		e.script = &oracle.ScriptFile{Path: opts.SQLScript, Now: opts.now}
+	}
 	return infer.NewProviderBuilder().
 		WithDisplayName("ODAA Managed HSM and Autonomous Database steps").
 		WithDescription("Managed HSM data plane and Oracle Autonomous Database steps that no published "+

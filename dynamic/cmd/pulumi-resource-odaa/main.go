@@ -12,11 +12,16 @@ import (
 	"github.com/odaa-platform/adbs-hsm/dynamic/provider"
 )
 
+// envSQLScript names the file of script mode: set, the SQL resources and the OCI steps write what they would
+// run there instead of running it (see provider.Options.SQLScript).
+const envSQLScript = "ODAA_SQL_SCRIPT"
+
 // version is stamped at build time: -ldflags "-X main.version=<semver>".
 var version = "0.0.0-dev"
 
 func main() {
 	opts, err := localOptions(os.Getenv)
+	opts.SQLScript = os.Getenv(envSQLScript)
 	var prov p.Provider
 	if err == nil {
 		prov, err = provider.New(opts)
