@@ -128,6 +128,12 @@ func (r *NetworkACL) Create(ctx context.Context, req infer.CreateRequest[Network
 	}
 
 	appended, scripted, err := r.ensure(ctx, req.Inputs.OracleConnection, g, "oracle:NetworkAcl "+req.Name)
+	if err != nil && len(appended) > 0 {
+		// Some entries were appended before the failure: the state keeps them, so that delete removes them and
+		// the next run appends only the rest.
+		resp.Output.Appended, resp.Output.Scripted = appended, scripted
+		return resp, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+	}
 	if err != nil {
 		return resp, err
 	}
@@ -145,7 +151,7 @@ func (r *NetworkACL) ensure(ctx context.Context, c OracleConnection, g oracle.Ho
 	defer done()
 	appended, err := oracle.EnsureHostACE(ctx, db, g)
 	if err != nil {
-		return nil, db.Scripted, err
+		return appended, db.Scripted, err
 	}
 	log := p.GetLogger(ctx)
 	if len(appended) == 0 {

@@ -324,3 +324,24 @@ func TestNetworkAclUnknownPrincipalIsExplained(t *testing.T) {
 	assert.Contains(t, err.Error(), "ORA-01435")
 	db.verify()
 }
+
+// A failure part way keeps what was appended before it in the state: delete removes it, and the next run
+// appends only the rest.
+func TestNetworkAclKeepsWhatItAppendedBeforeAFailure(t *testing.T) {
+	env, db := newSQLEnv(t, nil)
+	mock := db.expect()
+	hostACEs(mock)
+	hostACEChange(mock, "APPEND_HOST_ACE", "connect", "http")
+	mock.ExpectExec("BEGIN DBMS_NETWORK_ACL_ADMIN.APPEND_HOST_ACE(host => :host, lower_port => :lower_port, " +
+		"upper_port => :upper_port, ace => xs$ace_type(privilege_list => xs$name_list(:privilege1), " +
+		"principal_name => :principal, principal_type => xs_acl.ptype_db)); END;").
+		WillReturnError(errors.New("ORA-01031: insufficient privileges"))
+
+	resp, err := env.create(odaa.NetworkACLType, aclInputs("ADMIN", "connect", "resolve", "http"), false)
+
+	require.Error(t, err)
+	require.NotNil(t, resp.PartialState, "what was appended must reach the state")
+	assert.Equal(t, []string{"connect", "http"}, stringsOf(resp.Properties.Get("appended")))
+	assert.Contains(t, strings.Join(resp.PartialState.Reasons, "\n"), "ORA-01031")
+	db.verify()
+}
