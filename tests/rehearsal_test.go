@@ -8,14 +8,18 @@ package tests
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,6 +30,26 @@ import (
 
 // rehearsalTimeout bounds one whole rehearsal; a warm one takes seconds.
 const rehearsalTimeout = 5 * time.Minute
+
+// sharedBin holds the plugins every test's rehearsal runs, built once per test binary: a link of the real
+// plugin takes seconds.
+var sharedBin struct {
+	dir  string
+	once sync.Once
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rehearsal-bin-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "making the rehearsal's plugin directory: %v\n", err)
+		os.Exit(1)
+	}
+	sharedBin.dir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 // prepareRehearsal lays out a stack in a temporary directory, from the repository's Pulumi.dev.yaml.
 func prepareRehearsal(t *testing.T) (context.Context, *rehearsal.Rehearsal) {
@@ -41,9 +65,12 @@ func prepareRehearsal(t *testing.T) (context.Context, *rehearsal.Rehearsal) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), rehearsalTimeout)
 	t.Cleanup(cancel)
+	sharedBin.once.Do(func() { sharedBin.err = rehearsal.Build(ctx, root, sharedBin.dir) })
+	require.NoError(t, sharedBin.err)
 	r, err := rehearsal.Prepare(ctx, rehearsal.Options{Root: root, Dir: t.TempDir(), CLI: cli, Stack: "dev",
-		Progress: testWriter{t}})
+		Progress: testWriter{t}, Bin: sharedBin.dir})
 	require.NoError(t, err)
+	t.Cleanup(r.Close)
 	return ctx, r
 }
 
@@ -73,7 +100,8 @@ func TestRehearsal(t *testing.T) {
 }
 
 // TestRehearsalStateKeepsSecretsEncrypted looks for every secret of a deployed stack in the raw state file:
-// the administrator password the rehearsal set, and the client secret and security domain the clouds return.
+// the administrator password the rehearsal set, the client secrets the stand-in returns, and the security
+// domain and generated private keys the real odaa plugin wrote to disk after downloading from the fake HSM.
 func TestRehearsalStateKeepsSecretsEncrypted(t *testing.T) {
 	ctx, r := prepareRehearsal(t)
 	_, err := r.Up(ctx)
@@ -92,10 +120,24 @@ func TestRehearsalStateKeepsSecretsEncrypted(t *testing.T) {
 		clientSecrets = append(clientSecrets, secretString(t, password, "value"))
 		secrets = append(secrets, secretString(t, password, "value"))
 	}
-	_, domain := cloud.Create("odaa:hsm:SecurityDomain", "hsm-security-domain", resource.PropertyMap{})
-	secrets = append(secrets, secretString(t, domain, "securityDomain"))
-	for _, key := range domain["privateKeys"].ArrayValue() {
-		secrets = append(secrets, key.StringValue())
+
+	// The real plugin's: the downloaded security domain and the private keys it generated, as written to disk.
+	domain := securityDomain(ctx, t, r)
+	path := r.WorkPath(domain.Outputs["securityDomainPath"].(string))
+	sd, err := os.ReadFile(path)
+	require.NoError(t, err)
+	secrets = append(secrets, secretPieces(t, sd)...)
+	keys, err := filepath.Glob(strings.TrimSuffix(path, ".json") + "-key*.pem")
+	require.NoError(t, err)
+	require.Len(t, keys, 3, "the plugin generated no private key per certificate next to %s", path)
+	for _, k := range keys {
+		pem, err := os.ReadFile(k)
+		require.NoError(t, err)
+		secrets = append(secrets, secretPieces(t, pem)...)
+	}
+	for _, out := range []string{"securityDomain", "privateKeys"} {
+		assert.Contains(t, domain.AdditionalSecretOutputs, resource.PropertyKey(out),
+			"the security domain's %s is not a secret output", out)
 	}
 
 	outputs, err := r.Stack.Outputs(ctx)
@@ -109,6 +151,109 @@ func TestRehearsalStateKeepsSecretsEncrypted(t *testing.T) {
 	}
 	// The state holds them, encrypted: the secret signature marks each.
 	assert.Contains(t, string(state), resource.SecretSig)
+}
+
+// TestRehearsalSecurityDomainSurvivesInterruptedUp kills an up once the real plugin has downloaded the security
+// domain from the fake HSM, which refuses a second download: the next up must converge without downloading
+// again, and the file (0600) must be the one first written.
+func TestRehearsalSecurityDomainSurvivesInterruptedUp(t *testing.T) {
+	ctx, r := prepareRehearsal(t)
+	upCtx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	ch := make(chan events.EngineEvent)
+	drained := make(chan bool)
+	go func() {
+		interrupted := false
+		for e := range ch {
+			if e.ResOutputsEvent != nil && e.ResOutputsEvent.Metadata.Op == "create" &&
+				e.ResOutputsEvent.Metadata.Type == "odaa:hsm:SecurityDomain" {
+				interrupt()
+				interrupted = true
+			}
+		}
+		drained <- interrupted
+	}()
+	_, err := r.Stack.Up(upCtx, optup.EventStreams(ch))
+	interrupted := <-drained
+	require.True(t, interrupted, "the security domain was not created before the run ended")
+	require.Error(t, err, "the interrupted up reported success")
+
+	path := r.WorkPath(securityDomain(ctx, t, r).Outputs["securityDomainPath"].(string))
+	first, err := os.ReadFile(path)
+	require.NoError(t, err, "the interrupted up left no security domain file")
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the security domain file is not 0600")
+
+	_, err = r.Up(ctx)
+	require.NoError(t, err, "up after an up interrupted past the download (a second download is refused)")
+	again, err := r.Up(ctx)
+	require.NoError(t, err)
+	for op, n := range again {
+		assert.True(t, op == "same" || n == 0, "after recovery an up still plans %d %s", n, op)
+	}
+	last, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, first, last, "the security domain file changed after the interrupted up")
+	info, err = os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+}
+
+// TestRehearsalScriptsTheOracleSteps checks the real plugin's script mode under the engine: the SQL and OCI
+// steps are in the script (0600), and the consent got the placeholder client ID that real Entra ID refuses
+// (the stand-in for azuread accepts it: see docs/rehearsal.md).
+func TestRehearsalScriptsTheOracleSteps(t *testing.T) {
+	ctx, r := prepareRehearsal(t)
+	_, err := r.Up(ctx)
+	require.NoError(t, err)
+
+	script, err := os.ReadFile(r.ScriptPath())
+	require.NoError(t, err)
+	info, err := os.Stat(r.ScriptPath())
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the script is not 0600")
+	for _, step := range []string{"DBMS_NETWORK_ACL_ADMIN.APPEND_HOST_ACE", "ALTER DATABASE PROPERTY SET",
+		"DBMS_CLOUD_ADMIN.ENABLE_PRINCIPAL_AUTH", "PUT /20160918/autonomousDatabases/", "V$ENCRYPTION_WALLET"} {
+		assert.Contains(t, string(script), step, "the script lacks a step")
+	}
+	for _, s := range r.Secrets {
+		assert.NotContains(t, string(script), s, "the script holds an administrator password")
+	}
+
+	consents, err := r.Resources(ctx, "azuread:index/servicePrincipal:ServicePrincipal")
+	require.NoError(t, err)
+	var clientIDs []any
+	for _, c := range consents {
+		clientIDs = append(clientIDs, c.Inputs["clientId"])
+	}
+	assert.Contains(t, clientIDs, "SCRIPTED-unknown-run-the-script-then-pulumi-up-without-ODAA_SQL_SCRIPT",
+		"the consent did not get script mode's placeholder client ID")
+}
+
+// securityDomain returns the one SecurityDomain resource in the stack's state.
+func securityDomain(ctx context.Context, t *testing.T, r *rehearsal.Rehearsal) apitype.ResourceV3 {
+	t.Helper()
+	found, err := r.Resources(ctx, "odaa:hsm:SecurityDomain")
+	require.NoError(t, err)
+	require.Len(t, found, 1, "the state holds no security domain")
+	return found[0]
+}
+
+// secretPieces are what to look for of a secret file in the state: the file as JSON would quote it, and each
+// of its long lines (a PEM body line, or a compact JSON document), which survive any quoting.
+func secretPieces(t *testing.T, data []byte) []string {
+	t.Helper()
+	quoted, err := json.Marshal(string(data))
+	require.NoError(t, err)
+	pieces := []string{strings.Trim(string(quoted), `"`)}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); len(line) >= 40 && !strings.HasPrefix(line, "-----") {
+			pieces = append(pieces, line)
+		}
+	}
+	require.Greater(t, len(pieces), 1, "a secret file with no long line")
+	return pieces
 }
 
 // TestRehearsalInterruptedUpRecovers kills the CLI as soon as the first resource is created, then runs up

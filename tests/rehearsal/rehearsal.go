@@ -28,12 +28,15 @@ import (
 	"github.com/odaa-platform/adbs-hsm/internal/stack"
 )
 
-// Plugins are the provider names the stand-in is built under. odaa is among them for now: the real
-// pulumi-resource-odaa needs a local HSM, database and OCI to talk to, which the rehearsal does not serve yet.
-var Plugins = []string{"azure-native", "azuread", "oci", "odaa"}
+// Plugins are the provider names the stand-in is built under. odaa is not among them: the real
+// pulumi-resource-odaa runs, against the fake HSM (local mode) and in script mode for the SQL and OCI steps.
+var Plugins = []string{"azure-native", "azuread", "oci"}
 
 // Made are the entries a rehearsal makes in Options.Dir.
-var Made = []string{"bin", "state", "work", "home", "journal"}
+var Made = []string{"bin", "state", "work", "home", "journal", "fakehsm", ScriptFile}
+
+// ScriptFile is the file in Options.Dir that the real odaa plugin writes its SQL and OCI steps to.
+const ScriptFile = "odaa-steps.sql"
 
 // Options say where the rehearsal finds the repository and the CLI, and where it keeps its files.
 type Options struct {
@@ -48,6 +51,9 @@ type Options struct {
 	Stack string
 	// Progress receives the engine's output; nil discards it.
 	Progress io.Writer
+	// Bin is a directory that Build has filled, shared by rehearsals that need not build again. Default: Prepare
+	// builds into Dir/bin.
+	Bin string
 }
 
 // Rehearsal is one prepared stack.
@@ -56,11 +62,15 @@ type Rehearsal struct {
 	Stack auto.Stack
 	// Secrets are the secret values the rehearsal set, so that a test can look for them where they must not be.
 	Secrets []string
+	// HsmName is the HSM the program computes and the fake HSM answers for.
+	HsmName string
+	fake    *fakeHSM
 }
 
-// Prepare builds the stand-ins into Dir/bin, lays out a workspace from the repository's project and stack
-// settings, creates the stack in a fresh file backend and sets the secret config a run needs (a random
-// password for each database; never printed).
+// Prepare builds the stand-ins and the real odaa plugin into Dir/bin, starts the fake HSM on 127.0.0.1, lays
+// out a workspace from the repository's project and stack settings, creates the stack in a fresh file backend
+// and sets the secret config a run needs (a random password for each database; never printed). Close stops
+// the fake HSM; a failing Prepare stops it itself.
 func Prepare(ctx context.Context, opts Options) (*Rehearsal, error) {
 	if opts.Stack == "" {
 		opts.Stack = "dev"
@@ -72,15 +82,20 @@ func Prepare(ctx context.Context, opts Options) (*Rehearsal, error) {
 		return nil, errors.New("PULUMI_IGNORE_AMBIENT_PLUGINS is set: the engine would not use the stand-in " +
 			"plugins on the rehearsal's PATH; unset it")
 	}
-	bin := filepath.Join(opts.Dir, "bin")
+	bin := opts.Bin
+	if bin == "" {
+		bin = filepath.Join(opts.Dir, "bin")
+	}
 	work := filepath.Join(opts.Dir, "work")
 	for _, d := range []string{bin, work, filepath.Join(opts.Dir, "state"), filepath.Join(opts.Dir, "home")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("making the rehearsal directory %s: %w", d, err)
 		}
 	}
-	if err := buildStandins(ctx, opts.Root, bin); err != nil {
-		return nil, err
+	if opts.Bin == "" {
+		if err := Build(ctx, opts.Root, bin); err != nil {
+			return nil, err
+		}
 	}
 
 	proj, err := workspace.LoadProject(filepath.Join(opts.Root, "Pulumi.yaml"))
@@ -97,6 +112,21 @@ func Prepare(ctx context.Context, opts Options) (*Rehearsal, error) {
 	if err := os.WriteFile(filepath.Join(work, "Pulumi."+opts.Stack+".yaml"), settings, 0o600); err != nil {
 		return nil, fmt.Errorf("copying the stack settings into the workspace: %w", err)
 	}
+	site, err := hsmOf(settings, opts.Stack)
+	if err != nil {
+		return nil, err
+	}
+	fake, err := startFakeHSM(ctx, filepath.Join(bin, "odaa-fakehsm"), filepath.Join(opts.Dir, "fakehsm"), site)
+	if err != nil {
+		return nil, err
+	}
+	r := &Rehearsal{opts: opts, HsmName: site.name, fake: fake}
+	prepared := false
+	defer func() {
+		if !prepared {
+			r.Close()
+		}
+	}()
 
 	cli, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: filepath.Dir(filepath.Dir(opts.CLI))})
 	if err != nil {
@@ -113,6 +143,10 @@ func Prepare(ctx context.Context, opts Options) (*Rehearsal, error) {
 		"PULUMI_HOME":              filepath.Join(opts.Dir, "home"),
 		"PULUMI_SKIP_UPDATE_CHECK": "true",
 		"STANDIN_JOURNAL":          filepath.Join(opts.Dir, "journal"),
+		"ODAA_SQL_SCRIPT":          filepath.Join(opts.Dir, ScriptFile),
+	}
+	for k, v := range fake.env {
+		env[k] = v
 	}
 	s, err := auto.UpsertStackInlineSource(ctx, opts.Stack, proj.Name.String(), stack.Program,
 		auto.Project(*proj), auto.WorkDir(work), auto.Pulumi(cli), auto.EnvVars(env),
@@ -120,7 +154,7 @@ func Prepare(ctx context.Context, opts Options) (*Rehearsal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the stack %s in %s: %w", opts.Stack, opts.Dir, err)
 	}
-	r := &Rehearsal{opts: opts, Stack: s}
+	r.Stack = s
 	dbs, err := databaseNames(settings)
 	if err != nil {
 		return nil, err
@@ -137,7 +171,70 @@ func Prepare(ctx context.Context, opts Options) (*Rehearsal, error) {
 			return nil, fmt.Errorf("setting the secret adminPasswords.%s: %w", db, err)
 		}
 	}
+	prepared = true
 	return r, nil
+}
+
+// WorkPath resolves a path as the plugins see it: they run in the workspace, so relative paths such as the
+// security domain's .secrets/<hsm>-sd.json are under it.
+func (r *Rehearsal) WorkPath(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(r.opts.Dir, "work", path)
+}
+
+// ScriptPath is the file the real odaa plugin writes its SQL and OCI steps to (ODAA_SQL_SCRIPT).
+func (r *Rehearsal) ScriptPath() string { return filepath.Join(r.opts.Dir, ScriptFile) }
+
+// Resources returns the custom resources of the stack's state of one type.
+func (r *Rehearsal) Resources(ctx context.Context, typ string) ([]apitype.ResourceV3, error) {
+	dep, err := r.Stack.Export(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("exporting the stack: %w", err)
+	}
+	var state apitype.DeploymentV3
+	if err := json.Unmarshal(dep.Deployment, &state); err != nil {
+		return nil, fmt.Errorf("decoding the exported stack: %w", err)
+	}
+	var found []apitype.ResourceV3
+	for _, res := range state.Resources {
+		if string(res.Type) == typ && res.Custom {
+			found = append(found, res)
+		}
+	}
+	return found, nil
+}
+
+// Close stops the fake HSM and waits for it to exit.
+func (r *Rehearsal) Close() {
+	if r.fake != nil {
+		r.fake.stop()
+	}
+}
+
+// Build builds into bin the stand-ins under their plugin names, the real pulumi-resource-odaa and the fake
+// HSM's command: all a rehearsal runs.
+func Build(ctx context.Context, root, bin string) error {
+	if err := buildStandins(ctx, root, bin); err != nil {
+		return err
+	}
+	return buildPlugin(ctx, root, bin)
+}
+
+// buildPlugin builds the real pulumi-resource-odaa and the fake HSM's command into bin.
+func buildPlugin(ctx context.Context, root, bin string) error {
+	for _, b := range []struct{ out, pkg string }{
+		{"pulumi-resource-odaa", "./dynamic/cmd/pulumi-resource-odaa"},
+		{"odaa-fakehsm", "./dynamic/cmd/odaa-fakehsm"},
+	} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, b.out), b.pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %w\n%s", b.pkg, err, out)
+		}
+	}
+	return nil
 }
 
 // buildStandins builds the stand-in once and links it under each plugin's name.

@@ -38,6 +38,9 @@ func serve(ctx context.Context, args []string, out io.Writer, ready func(envFile
 	group := fs.String("resource-group", fakehsm.DefaultResourceGroup, "resource group of the ARM resource")
 	name := fs.String("name", fakehsm.DefaultName, "name of the HSM")
 	location := fs.String("location", fakehsm.DefaultLocation, "location of the HSM")
+	// Long-running answers say Retry-After: 0, on which clients fall back to their own interval (10s in the
+	// plugin); a rehearsal that waits for activation in milliseconds sets this.
+	retryAfterMs := fs.Int("retry-after-ms", 0, "retry-after-ms hint of long-running answers (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,7 +48,7 @@ func serve(ctx context.Context, args []string, out io.Writer, ready func(envFile
 		return fmt.Errorf("making %s: %w", *dir, err)
 	}
 	srv := fakehsm.New(nil, fakehsm.WithTenant(*tenant), fakehsm.WithAdministrators(*admin),
-		fakehsm.WithResource(*subscription, *group, *name, *location))
+		fakehsm.WithResource(*subscription, *group, *name, *location), fakehsm.WithRetryAfterMs(*retryAfterMs))
 	defer srv.Close()
 
 	abs, err := filepath.Abs(*dir)

@@ -20,8 +20,8 @@ import (
 )
 
 // versions are the plugin versions the program's SDKs ask the engine for (each SDK's pulumi-plugin.json). The
-// odaa SDK asks for none; the rehearsal serves odaa from the same table until the real plugin can run against
-// local stand-ins of the HSM, the database and OCI.
+// odaa SDK asks for none. The rehearsal runs the real odaa plugin (against the fake HSM, in script mode); the
+// stand-in answers odaa from the table only when built under that name by hand.
 var versions = map[string]string{
 	"azure-native": "2.92.3",
 	"azuread":      "5.53.7",

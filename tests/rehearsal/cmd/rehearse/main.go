@@ -54,12 +54,14 @@ func run(ctx context.Context, dir, cli, stackName string, verbose bool) error {
 		progress = os.Stdout
 	}
 	logf := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
-	logf("preparing stack %s in %s (stand-ins for %v)", stackName, dir, rehearsal.Plugins)
+	logf("preparing stack %s in %s (stand-ins for %v; the real odaa plugin against the fake HSM, in script mode)",
+		stackName, dir, rehearsal.Plugins)
 	r, err := rehearsal.Prepare(ctx, rehearsal.Options{Root: root, Dir: dir, CLI: cli, Stack: stackName,
 		Progress: progress})
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	summary, err := rehearsal.Run(ctx, r, logf)
 	fmt.Println()
 	for _, line := range summary.Lines() {
