@@ -42,6 +42,7 @@ func startFakeHSM(ctx context.Context, binary, dir string, h hsmSite) (*fakeHSM,
 	cmd := exec.Command(binary, "-dir", dir, "-name", h.name, "-resource-group", h.group,
 		"-location", h.location, "-subscription", mockcloud.SubscriptionID, "-tenant", mockcloud.TenantID,
 		"-admin", mockcloud.DeployerObjectID, "-retry-after-ms", strconv.Itoa(fakePollMs))
+	dieWithParent(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("starting the fake HSM: %w", err)

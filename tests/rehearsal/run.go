@@ -170,14 +170,24 @@ func (s Summary) Lines() []string {
 	if s.HsmDeleted {
 		hsm = "DELETED"
 	}
-	return []string{
-		fmt.Sprintf("up from empty:      %s (%s)", counts(s.FirstUp), s.Durations["up"]),
-		fmt.Sprintf("second up:          %s (%s)", counts(s.SecondUp), s.Durations["second up"]),
-		fmt.Sprintf("tag change preview: %s (%s)", strings.Join(planned, ", "),
-			s.Durations["preview --diff after a tag change"]),
-		fmt.Sprintf("unprotect up:       %s (%s)", counts(s.UnprotectUp), s.Durations["unprotect up"]),
-		fmt.Sprintf("destroy:            %s; HSM %s (%s)", counts(s.Destroy), hsm, s.Durations["destroy"]),
+	lines := []struct{ step, text string }{
+		{"up", fmt.Sprintf("up from empty:      %s (%s)", counts(s.FirstUp), s.Durations["up"])},
+		{"second up", fmt.Sprintf("second up:          %s (%s)", counts(s.SecondUp), s.Durations["second up"])},
+		{"preview --diff after a tag change", fmt.Sprintf("tag change preview: %s (%s)",
+			strings.Join(planned, ", "), s.Durations["preview --diff after a tag change"])},
+		{"unprotect up", fmt.Sprintf("unprotect up:       %s (%s)", counts(s.UnprotectUp),
+			s.Durations["unprotect up"])},
+		{"destroy", fmt.Sprintf("destroy:            %s; HSM %s (%s)", counts(s.Destroy), hsm,
+			s.Durations["destroy"])},
 	}
+	// Only the steps that ran: a run stopped part way must not claim what it never did.
+	var out []string
+	for _, l := range lines {
+		if _, ran := s.Durations[l.step]; ran {
+			out = append(out, l.text)
+		}
+	}
+	return out
 }
 
 func counts(m map[string]int) string {

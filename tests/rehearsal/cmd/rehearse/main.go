@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/odaa-platform/adbs-hsm/tests/rehearsal"
 )
@@ -22,7 +23,7 @@ func main() {
 	verbose := flag.Bool("verbose", false, "print the engine's output")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, *dir, *cli, *stackName, *verbose); err != nil {
 		fmt.Fprintf(os.Stderr, "rehearse: %v\n", err)
