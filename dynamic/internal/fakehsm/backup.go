@@ -95,10 +95,7 @@ func (s *Server) backupKeyLocked() (key, fingerprint []byte, err error) {
 
 // backupKey is POST /keys/{name}/backup: the key with all its versions, sealed to the security domain.
 func (s *Server) backupKey(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionKeysBackup, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionKeysBackup); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -174,10 +174,7 @@ func validDuration(d string) bool { return d != "P" && d != "PT" && isoDuration.
 
 // getRotationPolicy is GET /keys/{name}/rotationpolicy; a key without a policy has an empty one.
 func (s *Server) getRotationPolicy(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionKeysRead, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionKeysRead); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -197,10 +194,7 @@ func (s *Server) getRotationPolicy(c *call) *apiError {
 
 // updateRotationPolicy is PUT /keys/{name}/rotationpolicy.
 func (s *Server) updateRotationPolicy(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionKeysWrite, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionKeysWrite); err != nil {
 		return err
 	}
 	var p rotationPolicyJSON

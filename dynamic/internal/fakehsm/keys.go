@@ -180,6 +180,14 @@ func checkKeyName(c *call) *apiError {
 	return nil
 }
 
+// authorizeKey checks the key name of the call, then that its caller may do action on that key.
+func (s *Server) authorizeKey(c *call, action string) *apiError {
+	if err := checkKeyName(c); err != nil {
+		return err
+	}
+	return s.authorize(c, action, keyScope(c.name))
+}
+
 // activeKeyLocked returns the key and the version of the call, or a 404.
 func (s *Server) activeKeyLocked(name, version string) (*keyEntry, *keyVersion, *apiError) {
 	k := s.keys.keys[strings.ToLower(name)]
@@ -289,10 +297,7 @@ func deletedNameConflict(name string) *apiError {
 
 // getKey is GET /keys/{name}/{version}; without a version it answers the latest.
 func (s *Server) getKey(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionKeysRead, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionKeysRead); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -318,10 +323,7 @@ type updateKeyRequest struct {
 
 // updateKey is PATCH /keys/{name}/{version}: attributes, key_ops and tags of a version.
 func (s *Server) updateKey(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionKeysWrite, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionKeysWrite); err != nil {
 		return err
 	}
 	var req updateKeyRequest
@@ -389,10 +391,7 @@ func (s *Server) sortedKeysLocked() []*keyEntry {
 
 // listKeyVersions is GET /keys/{name}/versions.
 func (s *Server) listKeyVersions(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionKeysRead, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionKeysRead); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -414,10 +413,7 @@ func (s *Server) listKeyVersions(c *call) *apiError {
 
 // deleteKey is DELETE /keys/{name}: a soft delete answering the DeletedKeyBundle.
 func (s *Server) deleteKey(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionKeysDelete, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionKeysDelete); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -445,10 +441,7 @@ func (s *Server) deletedKeyLocked(name string) (*keyEntry, *apiError) {
 
 // getDeletedKey is GET /deletedkeys/{name}.
 func (s *Server) getDeletedKey(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionDeletedKeysRead, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionDeletedKeysRead); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -483,10 +476,7 @@ func (s *Server) listDeletedKeys(c *call) *apiError {
 
 // purgeDeletedKey is DELETE /deletedkeys/{name}: the key is gone for good; 204.
 func (s *Server) purgeDeletedKey(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionDeletedKeysDelete, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionDeletedKeysDelete); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -501,10 +491,7 @@ func (s *Server) purgeDeletedKey(c *call) *apiError {
 
 // recoverDeletedKey is POST /deletedkeys/{name}/recover: the key is active again; the KeyBundle answers.
 func (s *Server) recoverDeletedKey(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionDeletedKeysRecover, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionDeletedKeysRecover); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -521,10 +508,7 @@ func (s *Server) recoverDeletedKey(c *call) *apiError {
 // rotateKey is POST /keys/{name}/rotate: a new version with the latest version's type, size, operations
 // and tags.
 func (s *Server) rotateKey(c *call) *apiError {
-	if err := checkKeyName(c); err != nil {
-		return err
-	}
-	if err := s.authorize(c, actionKeysRotate, keyScope(c.name)); err != nil {
+	if err := s.authorizeKey(c, actionKeysRotate); err != nil {
 		return err
 	}
 	s.mu.Lock()
