@@ -12,9 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +23,8 @@ import (
 
 	"github.com/odaa-platform/adbs-hsm/dynamic/hsm"
 	"github.com/odaa-platform/adbs-hsm/dynamic/hsmrbac"
+
+	"github.com/odaa-platform/adbs-hsm/internal/isoduration"
 )
 
 // Key is the resource; its methods are the CRUD the engine calls.
@@ -108,9 +108,6 @@ const (
 var (
 	keySizes      = []int{2048, 3072, 4096}
 	keyOperations = []string{"encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"}
-	// isoDuration is the ISO 8601 duration shape rotation policies take; "P" and "PT" alone are refused apart.
-	isoDuration = regexp.MustCompile(`^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?` +
-		`(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$`)
 )
 
 // Check validates the inputs before anything runs, so that preview already reports them. Inputs still unknown
@@ -204,8 +201,8 @@ func checkRotationPolicy(rp KeyRotationPolicy) []p.CheckFailure {
 		if f.value == "" {
 			continue
 		}
-		d, ok := parseISODuration(f.value)
-		if !ok {
+		d, err := isoduration.Parse(f.value)
+		if err != nil {
 			fail(f.name, "%q is not an ISO 8601 duration such as P90D, P1Y or PT72H", f.value)
 			continue
 		}
@@ -246,29 +243,6 @@ func checkRotationPolicy(rp KeyRotationPolicy) []p.CheckFailure {
 			rp.RotateBeforeExpiry, rp.ExpiryTime)
 	}
 	return failures
-}
-
-// parseISODuration reads an ISO 8601 duration, counting a month as 30 days and a year as 365.
-func parseISODuration(s string) (time.Duration, bool) {
-	m := isoDuration.FindStringSubmatch(s)
-	if m == nil || s == "P" || strings.HasSuffix(s, "T") {
-		return 0, false
-	}
-	const day = 24 * time.Hour
-	units := []time.Duration{365 * day, 30 * day, 7 * day, day, time.Hour, time.Minute, time.Second}
-	var total time.Duration
-	for i, unit := range units {
-		if m[i+1] == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(m[i+1], 10, 64)
-		// Bounding each part keeps the sum far from overflowing; no policy runs for a thousand years.
-		if err != nil || n > 1_000_000 {
-			return 0, false
-		}
-		total += time.Duration(n) * unit
-	}
-	return total, true
 }
 
 // Create creates the key, or adopts an existing key of the same name whose type, size and operations match

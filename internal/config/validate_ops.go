@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/odaa-platform/adbs-hsm/internal/isoduration"
 )
 
 // Azure's minimums for a key rotation policy: a version must live at least 28 days (Microsoft's "Configure key
@@ -29,37 +31,9 @@ const (
 var AlertWindowsMinutes = []int{5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440}
 
 var (
-	isoDurationPattern = regexp.MustCompile(
-		`^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$`)
 	actionGroupIDPattern = regexp.MustCompile(`(?i)^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w._()]{1,90}` +
 		`/providers/microsoft\.insights/actionGroups/[^/]{1,260}$`)
 )
-
-// ParseISODuration reads an ISO 8601 duration such as P90D, P1Y2M or PT72H. Years count 365 days and months 30,
-// which is how the minimums are compared; the string itself goes to Azure unchanged.
-func ParseISODuration(s string) (time.Duration, error) {
-	m := isoDurationPattern.FindStringSubmatch(s)
-	if m == nil || s == "P" || strings.HasSuffix(s, "T") {
-		return 0, fmt.Errorf("%q is not an ISO 8601 duration such as P90D, P1Y or PT72H", s)
-	}
-	units := []time.Duration{365 * 24 * time.Hour, 30 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour,
-		time.Hour, time.Minute, time.Second}
-	var total time.Duration
-	for i, u := range units {
-		if m[i+1] == "" {
-			continue
-		}
-		n, err := strconv.Atoi(m[i+1])
-		if err != nil || n > 100000 {
-			return 0, fmt.Errorf("%q has a number out of range", s)
-		}
-		total += time.Duration(n) * u
-	}
-	if total == 0 {
-		return 0, fmt.Errorf("%q is a zero duration", s)
-	}
-	return total, nil
-}
 
 func (c Config) validateKeyRotation(p *Problems) {
 	r := c.Hsm.Key.Rotation
@@ -68,7 +42,7 @@ func (c Config) validateKeyRotation(p *Problems) {
 		if value == "" {
 			return 0, false
 		}
-		d, err := ParseISODuration(value)
+		d, err := isoduration.Parse(value)
 		if err != nil {
 			p.add(key(field), "%v", err)
 			return 0, false
